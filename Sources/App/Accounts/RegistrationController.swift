@@ -1,0 +1,27 @@
+import Hummingbird
+import Logging
+
+/// `POST /v1/register`: decode, validate, hand to the service, answer 202 whatever the address.
+struct RegistrationController {
+    let service: RegistrationService
+    let policy: PasswordPolicy
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("register", use: register)
+        return routes
+    }
+
+    /// The same body for a new, a pending and an active address: the answer reveals nothing.
+    struct Accepted: ResponseEncodable {
+        let status = "accepted"
+        let message = "Check your inbox: we have sent an email with the next step."
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let object = try await JSONRequestBody.object(from: request, context: context)
+        let input = try RegistrationInput(json: object, policy: policy)
+        try await service.register(input, requestID: context.requestID, logger: context.logger)
+        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+
+/// The registration rule: one transaction per request, the same outward answer for every address.
+///
+/// - A new address gets a pending account and a verification email.
+/// - An address still pending gets a new verification email whose link carries the password
+///   of this registration; earlier links stay valid until one of them is used.
+/// - An active address gets a "you already have an account" email and nothing changes.
+public struct RegistrationService: Sendable {
+    let store: any AccountStore
+    let hasher: PasswordHasher
+    let tokenTTL: Duration
+    let links: Links
+    let signal: OutboxSignal
+
+    public init(store: any AccountStore, hasher: PasswordHasher, tokenTTL: Duration, links: Links, signal: OutboxSignal) {
+        self.store = store
+        self.hasher = hasher
+        self.tokenTTL = tokenTTL
+        self.links = links
+        self.signal = signal
+    }
+
+    /// Registers `email` with `password`, both already validated.
+    public func register(_ input: RegistrationInput, requestID: String?, logger: Logger) async throws {
+        // Hash before the transaction: the slow part holds no connection or lock, and every
+        // outcome pays the same price, so timing does not reveal whether the address exists.
+        let passwordHash = try await hasher.hash(input.password)
+        let now = Date()
+        let token = OpaqueToken.generate()
+        let claim = try await store.withTransaction { transaction in
+            let claim = try await transaction.claimAddress(NewAccount(id: UUID(), email: input.email, createdAt: now))
+            let content: EmailContent
+            switch claim.status {
+            case .pending:
+                try await transaction.insertVerificationToken(
+                    NewVerificationToken(
+                        tokenHash: token.hash,
+                        accountID: claim.id,
+                        passwordHash: passwordHash,
+                        createdAt: now,
+                        expiresAt: now.addingTimeInterval(tokenTTL.timeInterval)
+                    )
+                )
+                content = EmailTemplates.verification(link: links.verification(token), validFor: tokenTTL)
+            case .active:
+                content = EmailTemplates.alreadyRegistered()
+            }
+            try await transaction.enqueueEmail(
+                OutboxEmail(
+                    id: UUID(),
+                    kind: content.kind,
+                    recipient: input.email.value,
+                    subject: content.subject,
+                    textBody: content.text,
+                    htmlBody: content.html,
+                    createdAt: now,
+                    requestID: requestID
+                )
+            )
+            return claim
+        }
+        signal.notify()
+        let event: String
+        switch (claim.created, claim.status) {
+        case (true, _): event = "user.registered"
+        case (false, .pending): event = "user.registration_repeated"
+        case (false, .active): event = "user.registration_existing"
+        }
+        logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id)"])
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+
+/// Activates accounts from verification links.
+public struct VerificationService: Sendable {
+    let store: any AccountStore
+
+    public init(store: any AccountStore) {
+        self.store = store
+    }
+
+    /// Activates the account the token belongs to with the password chosen together with it.
+    ///
+    /// A token of an account that is already active answers `.alreadyVerified` and changes
+    /// nothing, so double clicks and mail scanners that open links first see success.
+    public func verify(token rawToken: String, logger: Logger) async throws(VerificationError) -> VerificationOutcome {
+        guard let token = OpaqueToken(parsing: rawToken) else { throw VerificationError(.invalid) }
+        let now = Date()
+        let outcome: VerificationOutcome
+        do {
+            outcome = try await store.withTransaction { transaction in
+                guard let record = try await transaction.lockVerificationToken(hash: token.hash) else {
+                    throw VerificationError(.invalid)
+                }
+                if record.accountStatus == .active { return .alreadyVerified(accountID: record.accountID) }
+                guard record.expiresAt > now else { throw VerificationError(.expired) }
+                guard let passwordHash = record.passwordHash else { throw VerificationError(.invalid) }
+                try await transaction.activateAccount(
+                    id: record.accountID,
+                    passwordHash: passwordHash,
+                    usingToken: token.hash,
+                    at: now
+                )
+                return .verified(accountID: record.accountID)
+            }
+        } catch let error as VerificationError {
+            throw error
+        } catch {
+            throw VerificationError(.unavailable(error))
+        }
+        switch outcome {
+        case .verified(let id):
+            logger.info("account verified", metadata: ["event": "user.verified", "user_id": "\(id)"])
+        case .alreadyVerified(let id):
+            logger.info("verification link reused", metadata: ["event": "user.verification_repeated", "user_id": "\(id)"])
+        }
+        return outcome
+    }
+}
+
+/// What a valid verification link did.
+public enum VerificationOutcome: Sendable, Equatable {
+    case verified(accountID: UUID)
+    case alreadyVerified(accountID: UUID)
+}
+
+/// Why a verification link did not work.
+public struct VerificationError: Error {
+    enum Kind {
+        /// Malformed, tampered or unknown: answered 400.
+        case invalid
+        /// Past its lifetime: answered 410.
+        case expired
+        /// The database failed: answered 500.
+        case unavailable(any Error)
+    }
+
+    let kind: Kind
+
+    init(_ kind: Kind) {
+        self.kind = kind
+    }
+}

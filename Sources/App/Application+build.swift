@@ -1,0 +1,114 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Choices that tests (and only tests) make differently from the executable.
+public struct BuildOptions: Sendable {
+    /// Replaces the transport named by `EMAIL_TRANSPORT`.
+    public var transport: (any EmailTransport)?
+    /// Whether the in-process outbox worker runs; tests may drive delivery themselves.
+    public var runsOutboxWorker: Bool
+
+    public init(transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true) {
+        self.transport = transport
+        self.runsOutboxWorker = runsOutboxWorker
+    }
+}
+
+/// How long start-up waits for the database before giving up with a clear error.
+let databaseStartupTimeout: Duration = .seconds(30)
+
+/// Wires stores, services and routes into an application that runs the HTTP server, the
+/// database pool and the outbox worker under one service group.
+public func buildApplication(
+    configuration: AppConfiguration,
+    logger: Logger,
+    options: BuildOptions = BuildOptions()
+) -> some ApplicationProtocol {
+    let database = PostgresDatabase(settings: configuration.postgres, logger: logger)
+    let gate = StartupGate()
+    let signal = OutboxSignal()
+    let hasher = PasswordHasher(cost: configuration.bcryptCost)
+    let policy = PasswordPolicy()
+
+    let router = Router(context: AppRequestContext.self)
+    router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(AccessLogMiddleware())
+    router.middlewares.add(ProblemMiddleware())
+    let registration = RegistrationService(
+        store: database.accounts,
+        hasher: hasher,
+        tokenTTL: configuration.verificationTokenTTL,
+        links: Links(baseURL: configuration.publicBaseURL),
+        signal: signal
+    )
+    router.addRoutes(RegistrationController(service: registration, policy: policy).endpoints, atPath: "/v1")
+    router.addRoutes(VerificationController(service: VerificationService(store: database.accounts)).endpoints, atPath: "/v1")
+    router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
+
+    var services: [any Service] = []
+    if let service = database.service { services.append(service) }
+    if options.runsOutboxWorker {
+        services.append(
+            OutboxWorker(
+                store: database.outbox,
+                transport: options.transport ?? makeTransport(configuration.emailTransport),
+                sender: configuration.emailFrom,
+                settings: configuration.outbox,
+                signal: signal,
+                gate: gate,
+                logger: logger
+            )
+        )
+    }
+    var app = Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: nil
+        ),
+        services: services,
+        logger: logger
+    )
+    app.beforeServerStarts {
+        do {
+            try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
+        } catch is TimeoutError {
+            throw StartupError(
+                description: "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
+                    + "within \(databaseStartupTimeout.components.seconds) s"
+            )
+        }
+        await gate.open()
+    }
+    return app
+}
+
+func makeTransport(_ kind: EmailTransportKind) -> any EmailTransport {
+    switch kind {
+    case .console: ConsoleEmailTransport()
+    }
+}
+
+/// Start-up could not complete; the description is the one line an operator sees.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Applies pending migrations with a pool of its own and returns; for `registration-server migrate`.
+public func migrateDatabase(configuration: AppConfiguration, logger: Logger) async throws {
+    let database = PostgresDatabase(settings: configuration.postgres, logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await database.client.run() }
+        defer { group.cancelAll() }
+        do {
+            try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
+        } catch is TimeoutError {
+            throw StartupError(
+                description: "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
+                    + "within \(databaseStartupTimeout.components.seconds) s"
+            )
+        }
+    }
+}

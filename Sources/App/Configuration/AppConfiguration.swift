@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+
+/// Every setting of the service, read from the environment once at start-up.
+///
+/// Nothing else in the application reads the environment: components receive the
+/// typed values they need from here.
+public struct AppConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var postgres: PostgresSettings
+    /// Base of links in emails, without a trailing slash, e.g. `https://accounts.example.com`.
+    public var publicBaseURL: String
+    public var emailFrom: EmailAddress
+    public var emailTransport: EmailTransportKind
+    public var bcryptCost: Int
+    public var verificationTokenTTL: Duration
+    public var logLevel: Logger.Level
+    public var outbox: OutboxSettings
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        postgres: PostgresSettings,
+        publicBaseURL: String = "http://localhost:8080",
+        emailFrom: EmailAddress,
+        emailTransport: EmailTransportKind = .console,
+        bcryptCost: Int = 12,
+        verificationTokenTTL: Duration = .seconds(3600),
+        logLevel: Logger.Level = .info,
+        outbox: OutboxSettings = OutboxSettings()
+    ) {
+        self.host = host
+        self.port = port
+        self.postgres = postgres
+        self.publicBaseURL = publicBaseURL
+        self.emailFrom = emailFrom
+        self.emailTransport = emailTransport
+        self.bcryptCost = bcryptCost
+        self.verificationTokenTTL = verificationTokenTTL
+        self.logLevel = logLevel
+        self.outbox = outbox
+    }
+
+    /// Reads and validates the settings; the first bad value throws an error naming its variable.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let env = EnvironmentReader(values: environment)
+        let port = try env.integer("PORT", default: 8080, range: 1...65535)
+        let maxConnections = try env.integer("DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500)
+        guard let databaseURL = env.string("DATABASE_URL") else {
+            throw ConfigurationError(
+                variable: "DATABASE_URL",
+                reason: "is required, e.g. postgres://user:password@localhost:5432/registration"
+            )
+        }
+        let postgres = try PostgresSettings(url: databaseURL, maxConnections: maxConnections)
+        let publicBaseURL = try Self.publicBaseURL(env.string("PUBLIC_BASE_URL", default: "http://localhost:\(port)"))
+        let fromRaw = env.string("EMAIL_FROM", default: "no-reply@example.com")
+        guard let emailFrom = EmailAddress(fromRaw) else {
+            throw ConfigurationError(variable: "EMAIL_FROM", reason: "must be a plain email address, got \"\(fromRaw)\"")
+        }
+        let transport = try env.oneOf("EMAIL_TRANSPORT", default: EmailTransportKind.console, choices: ["console": .console])
+        // Bcrypt itself accepts 4...31 and crashes outside it; below 10 is too weak for production
+        // but useful in tests, so the bound here is the library's.
+        let cost = try env.integer("BCRYPT_COST", default: 12, range: 4...31)
+        let ttl = try env.integer("VERIFICATION_TOKEN_TTL", default: 3600, range: 60...(30 * 24 * 3600))
+        let levels: [String: Logger.Level] = Dictionary(
+            uniqueKeysWithValues: Logger.Level.allCases.map { ($0.rawValue, $0) } + [("warn", .warning)]
+        )
+        let logLevel = try env.oneOf("LOG_LEVEL", default: Logger.Level.info, choices: levels)
+        let outbox = OutboxSettings(
+            pollInterval: .milliseconds(try env.integer("OUTBOX_POLL_INTERVAL_MS", default: 1000, range: 10...60000)),
+            maxAttempts: try env.integer("OUTBOX_MAX_ATTEMPTS", default: 8, range: 1...100),
+            retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400))
+        )
+        self.init(
+            host: env.string("HOST", default: "127.0.0.1"),
+            port: port,
+            postgres: postgres,
+            publicBaseURL: publicBaseURL,
+            emailFrom: emailFrom,
+            emailTransport: transport,
+            bcryptCost: cost,
+            verificationTokenTTL: .seconds(ttl),
+            logLevel: logLevel,
+            outbox: outbox
+        )
+    }
+
+    /// Checks that links built from the base URL will be absolute http(s) URLs.
+    static func publicBaseURL(_ raw: String) throws(ConfigurationError) -> String {
+        guard let components = URLComponents(string: raw),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty,
+            components.query == nil, components.fragment == nil, components.user == nil
+        else {
+            throw ConfigurationError(
+                variable: "PUBLIC_BASE_URL",
+                reason: "must be an absolute http(s) URL without query or fragment, got \"\(raw)\""
+            )
+        }
+        var trimmed = raw
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed
+    }
+}

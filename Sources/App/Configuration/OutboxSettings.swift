@@ -1,0 +1,32 @@
+/// How the outbox worker polls and retries.
+public struct OutboxSettings: Sendable {
+    /// How long the worker sleeps when it found nothing to send.
+    public var pollInterval: Duration
+    /// Attempts before a message is given up and marked failed.
+    public var maxAttempts: Int
+    /// Delay before the first retry; doubles with every further attempt.
+    public var retryBaseDelay: Duration
+    /// Longest delay between two attempts.
+    public var retryMaxDelay: Duration
+    /// How long a claimed message stays reserved for the worker that claimed it.
+    /// If that worker dies before marking it sent, another one sends it after this.
+    public var claimLease: Duration
+    /// Messages claimed per poll.
+    public var batchSize: Int
+
+    public init(
+        pollInterval: Duration = .seconds(1),
+        maxAttempts: Int = 8,
+        retryBaseDelay: Duration = .seconds(30),
+        retryMaxDelay: Duration = .seconds(3600),
+        claimLease: Duration = .seconds(120),
+        batchSize: Int = 20
+    ) {
+        self.pollInterval = pollInterval
+        self.maxAttempts = maxAttempts
+        self.retryBaseDelay = retryBaseDelay
+        self.retryMaxDelay = retryMaxDelay
+        self.claimLease = claimLease
+        self.batchSize = batchSize
+    }
+}

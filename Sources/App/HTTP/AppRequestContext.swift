@@ -1,0 +1,23 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The per-request context: Hummingbird's core storage plus the request id.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The id echoed in `X-Request-ID` and attached to every log line of the request.
+    public var requestID: String
+    /// The TCP peer; the client address when no proxy is in front.
+    public let remoteAddress: SocketAddress?
+
+    /// JSON bodies are small; anything larger is refused with 413 before it is parsed.
+    public static let maxBodySize = 16 * 1024
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    public var maxUploadSize: Int { Self.maxBodySize }
+}

@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The few pages a person sees in a browser, e.g. after clicking a verification link.
+enum HTMLPages {
+    /// True when the Accept header lists `text/html` before any JSON type (as browsers send it).
+    static func prefersHTML(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        for item in accept.split(separator: ",") {
+            let mediaType = item.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            if mediaType == "text/html" || mediaType == "application/xhtml+xml" { return true }
+            if mediaType == "application/json" || mediaType == "application/problem+json" { return false }
+        }
+        return false
+    }
+
+    static func response(status: HTTPResponse.Status, title: String, message: String) -> Response {
+        let html = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(EmailTemplates.escape(title))</title>
+            <style>
+            body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; background: #f5f5f7; color: #1d1d1f; margin: 0; }
+            main { max-width: 32rem; margin: 12vh auto; background: #fff; border-radius: 12px; padding: 2rem 2.5rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
+            h1 { font-size: 1.4rem; margin-top: 0; }
+            p { line-height: 1.5; }
+            </style>
+            </head>
+            <body><main><h1>\(EmailTemplates.escape(title))</h1><p>\(EmailTemplates.escape(message))</p></main></body>
+            </html>
+            """
+        return Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+}

@@ -1,0 +1,118 @@
+import Hummingbird
+import Logging
+
+/// The one place where errors become responses: every error is answered as problem+json,
+/// and nothing internal (SQL, messages, stack traces) reaches the client.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error)
+            if problem.status >= 500 {
+                context.logger.error(
+                    "request failed",
+                    metadata: ["event": "http.error", "error": "\(String(reflecting: type(of: Self.underlying(error))))"]
+                )
+            }
+            return problem.response()
+        }
+    }
+
+    static func problem(for error: any Error) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as ValidationError:
+            return .validation(error.violations)
+        case let error as RequestBodyError:
+            return problem(for: error)
+        case let error as VerificationError:
+            return problem(for: error)
+        case let error as HTTPError:
+            return problem(forStatus: error.status)
+        default:
+            return .internalError
+        }
+    }
+
+    static func problem(for error: RequestBodyError) -> Problem {
+        switch error {
+        case .unsupportedMediaType:
+            return Problem(
+                status: .unsupportedMediaType,
+                code: "unsupported_media_type",
+                title: "Unsupported media type",
+                detail: "Send the body as JSON with Content-Type: application/json."
+            )
+        case .tooLarge(let limit):
+            return Problem(
+                status: .contentTooLarge,
+                code: "body_too_large",
+                title: "Request body too large",
+                detail: "The request body must be at most \(limit) bytes."
+            )
+        case .malformed:
+            return Problem(
+                status: .badRequest,
+                code: "malformed_json",
+                title: "Malformed JSON",
+                detail: "The request body is not well-formed UTF-8 JSON."
+            )
+        case .notAnObject:
+            return .validation([FieldViolation(field: "", rule: "type", detail: "The request body must be a JSON object.")])
+        }
+    }
+
+    static func problem(for error: VerificationError) -> Problem {
+        switch error.kind {
+        case .invalid:
+            return Problem(
+                status: .badRequest,
+                code: "invalid_token",
+                title: "Invalid verification link",
+                detail: "This verification link is not valid. Check that it was copied completely, or register again to get a new one."
+            )
+        case .expired:
+            return Problem(
+                status: .gone,
+                code: "expired_token",
+                title: "Verification link expired",
+                detail: "This verification link has expired. Register again with the same address to get a new one."
+            )
+        case .unavailable:
+            return .internalError
+        }
+    }
+
+    static func problem(forStatus status: HTTPResponse.Status) -> Problem {
+        switch status {
+        case .notFound:
+            return .notFound
+        case .contentTooLarge:
+            return problem(for: RequestBodyError.tooLarge(limit: AppRequestContext.maxBodySize))
+        case .methodNotAllowed:
+            return Problem(
+                status: status,
+                code: "method_not_allowed",
+                title: "Method not allowed",
+                detail: "This resource does not support this method."
+            )
+        default:
+            guard status.code < 500 else { return .internalError }
+            return Problem(
+                status: status,
+                code: "http_\(status.code)",
+                title: status.reasonPhrase,
+                detail: "The request could not be processed."
+            )
+        }
+    }
+
+    private static func underlying(_ error: any Error) -> any Error {
+        if let error = error as? VerificationError, case .unavailable(let underlying) = error.kind { return underlying }
+        return error
+    }
+}

@@ -1,0 +1,91 @@
+/// The emails the service sends, each with a plain-text and an HTML part.
+///
+/// Every value placed into HTML is escaped; links are built by the caller from
+/// `PUBLIC_BASE_URL` and a base64url token, so they contain no markup characters anyway.
+public enum EmailTemplates {
+    /// Asks a new (or still unverified) registrant to confirm the address.
+    public static func verification(link: String, validFor ttl: Duration) -> EmailContent {
+        let validity = describe(ttl)
+        let text = """
+            Welcome!
+
+            Please confirm your email address by opening this link:
+
+            \(link)
+
+            The link is valid for \(validity) and can be used once.
+            If you did not create an account, ignore this email: nothing happens without the link.
+            """
+        let html = page(
+            title: "Confirm your email address",
+            body: """
+                <p>Welcome!</p>
+                <p>Please confirm your email address:</p>
+                <p><a href="\(escape(link))">Confirm my email address</a></p>
+                <p>Or copy this link into your browser:<br>\(escape(link))</p>
+                <p>The link is valid for \(escape(validity)) and can be used once.
+                If you did not create an account, ignore this email: nothing happens without the link.</p>
+                """
+        )
+        return EmailContent(kind: "verification", subject: "Confirm your email address", text: text, html: html)
+    }
+
+    /// Tells the owner of an active account that someone tried to register their address again.
+    public static func alreadyRegistered() -> EmailContent {
+        let text = """
+            Someone tried to create an account with this email address, but you already have one.
+
+            If it was you, just log in with your existing password (or reset it if you forgot it).
+            If it was not you, you can ignore this email: your account has not been changed.
+            """
+        let html = page(
+            title: "You already have an account",
+            body: """
+                <p>Someone tried to create an account with this email address, but you already have one.</p>
+                <p>If it was you, just log in with your existing password (or reset it if you forgot it).</p>
+                <p>If it was not you, you can ignore this email: your account has not been changed.</p>
+                """
+        )
+        return EmailContent(kind: "already_registered", subject: "You already have an account", text: text, html: html)
+    }
+
+    static func page(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title></head>
+        <body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; line-height: 1.5; color: #1a1a1a;">
+        <h1 style="font-size: 20px;">\(escape(title))</h1>
+        \(body)
+        </body></html>
+        """
+    }
+
+    /// Escapes the five characters that are special in HTML text and attributes.
+    public static func escape(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let seconds = Int(duration.components.seconds)
+        if seconds % 86400 == 0 { return plural(seconds / 86400, "day") }
+        if seconds % 3600 == 0 { return plural(seconds / 3600, "hour") }
+        if seconds % 60 == 0 { return plural(seconds / 60, "minute") }
+        return plural(seconds, "second")
+    }
+
+    private static func plural(_ count: Int, _ unit: String) -> String {
+        count == 1 ? "1 \(unit)" : "\(count) \(unit)s"
+    }
+}

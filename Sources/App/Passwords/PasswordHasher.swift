@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Hashes and verifies passwords with bcrypt, off the event loops.
+///
+/// Bcrypt reads at most 72 bytes of its input, so two long passwords with a common prefix
+/// would share a hash. To avoid that silent truncation every password is first normalised
+/// to Unicode NFC (the same password typed on two keyboards matches), hashed with SHA-256
+/// and base64-encoded (44 ASCII bytes, no NUL), and that string is what bcrypt sees.
+/// Stored hashes carry the prefix `bcrypt-sha256$` so the scheme can be recognised and
+/// replaced later.
+public struct PasswordHasher: Sendable {
+    static let schemePrefix = "bcrypt-sha256$"
+
+    public let cost: Int
+    private let threadPool: NIOThreadPool
+
+    /// - Parameter cost: bcrypt's cost factor; must be in 4...31 (validated by configuration).
+    public init(cost: Int, threadPool: NIOThreadPool = .singleton) {
+        precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
+        self.cost = cost
+        self.threadPool = threadPool
+    }
+
+    /// The stored form of `password`.
+    public func hash(_ password: String) async throws -> String {
+        let input = Self.prehash(password)
+        let cost = UInt8(self.cost)
+        let digest = try await threadPool.runIfActive { Bcrypt.hash(input, cost: cost) }
+        return Self.schemePrefix + digest
+    }
+
+    /// Whether `password` matches `storedHash`. Unknown schemes never match.
+    public func verify(_ password: String, against storedHash: String) async throws -> Bool {
+        guard storedHash.hasPrefix(Self.schemePrefix) else { return false }
+        let digest = String(storedHash.dropFirst(Self.schemePrefix.count))
+        let input = Self.prehash(password)
+        return try await threadPool.runIfActive { Bcrypt.verify(input, hash: digest) }
+    }
+
+    static func normalize(_ password: String) -> String {
+        password.precomposedStringWithCanonicalMapping
+    }
+
+    static func prehash(_ password: String) -> String {
+        Data(SHA256.hash(data: Data(normalize(password).utf8))).base64EncodedString()
+    }
+}

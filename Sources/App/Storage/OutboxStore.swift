@@ -1,0 +1,16 @@
+import Foundation
+
+/// The email outbox as the delivery worker sees it.
+public protocol OutboxStore: Sendable {
+    /// Reserves up to `limit` due emails until `leaseUntil` and counts the attempt.
+    /// Concurrent workers never receive the same email while its lease runs.
+    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail]
+    /// Records delivery and erases the bodies, which contain one-time links.
+    func markSent(id: UUID, at: Date) async throws
+    /// Records a failed attempt and when to try again.
+    func scheduleRetry(id: UUID, at: Date, error: String) async throws
+    /// Gives up on an email for good and erases its bodies.
+    func markFailed(id: UUID, at: Date, error: String) async throws
+    /// Hands back a claimed email that was not attempted (shutdown), due at once and not counted.
+    func releaseClaim(id: UUID, now: Date) async throws
+}

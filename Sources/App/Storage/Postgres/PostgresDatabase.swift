@@ -1,0 +1,53 @@
+import Logging
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// The PostgreSQL database: a `PostgresClient` pool (run as a service beside the
+/// application) and the stores built on it.
+public struct PostgresDatabase: Database {
+    public let client: PostgresClient
+    public let accounts: any AccountStore
+    public let outbox: any OutboxStore
+    private let migrator: PostgresMigrator
+    private let logger: Logger
+
+    public init(settings: PostgresSettings, logger: Logger) {
+        let tls: PostgresClient.Configuration.TLS
+        switch settings.tlsMode {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(
+            host: settings.host,
+            port: settings.port,
+            username: settings.username,
+            password: settings.password,
+            database: settings.database,
+            tls: tls
+        )
+        configuration.options.maximumConnections = settings.maxConnections
+        configuration.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.accounts = PostgresAccountStore(client: client, logger: logger)
+        self.outbox = PostgresOutboxStore(client: client, logger: logger)
+        self.migrator = PostgresMigrator(client: client, migrations: PostgresMigrations.all)
+        self.logger = logger
+    }
+
+    public var service: (any Service)? { client }
+
+    public func migrate(logger: Logger) async throws {
+        try await migrator.migrate(logger: logger)
+    }
+
+    public func isReady() async -> Bool {
+        let latest = PostgresMigrations.all.map(\.version).max() ?? 0
+        let version = try? await withTimeout(.seconds(2)) {
+            try await migrator.appliedVersion(logger: logger)
+        }
+        return version == latest
+    }
+}

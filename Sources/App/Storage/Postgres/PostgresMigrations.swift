@@ -1,0 +1,59 @@
+/// The PostgreSQL schema, in order. Append new versions; never edit an applied one.
+enum PostgresMigrations {
+    static let all: [Migration] = [
+        Migration(
+            version: 1,
+            name: "accounts_tokens_outbox",
+            statements: [
+                """
+                CREATE TABLE users (
+                    id uuid PRIMARY KEY,
+                    email text NOT NULL,
+                    email_normalized text NOT NULL,
+                    password_hash text,
+                    status text NOT NULL CHECK (status IN ('pending', 'active')),
+                    role text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL,
+                    verified_at timestamptz,
+                    CONSTRAINT users_email_normalized_key UNIQUE (email_normalized),
+                    CONSTRAINT users_active_is_verified
+                        CHECK (status = 'pending' OR (password_hash IS NOT NULL AND verified_at IS NOT NULL))
+                )
+                """,
+                """
+                CREATE TABLE verification_tokens (
+                    token_hash bytea PRIMARY KEY,
+                    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    password_hash text,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    used_at timestamptz,
+                    CONSTRAINT verification_tokens_unused_has_password
+                        CHECK (used_at IS NOT NULL OR password_hash IS NOT NULL)
+                )
+                """,
+                "CREATE INDEX verification_tokens_user_id_idx ON verification_tokens (user_id)",
+                """
+                CREATE TABLE email_outbox (
+                    id uuid PRIMARY KEY,
+                    kind text NOT NULL,
+                    recipient text NOT NULL,
+                    subject text NOT NULL,
+                    text_body text,
+                    html_body text,
+                    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+                    attempts integer NOT NULL DEFAULT 0,
+                    next_attempt_at timestamptz NOT NULL,
+                    last_error text,
+                    request_id text,
+                    created_at timestamptz NOT NULL,
+                    sent_at timestamptz,
+                    failed_at timestamptz
+                )
+                """,
+                "CREATE INDEX email_outbox_due_idx ON email_outbox (next_attempt_at) WHERE status = 'pending'",
+            ]
+        )
+    ]
+}

@@ -1,0 +1,86 @@
+import Logging
+import PostgresNIO
+
+/// Applies `PostgresMigrations` under an advisory lock, one transaction per migration.
+///
+/// The lock makes concurrent start-ups of several instances safe: one applies, the others
+/// wait and then find nothing to do.
+struct PostgresMigrator: Sendable {
+    /// Arbitrary but fixed: identifies this service's migration lock within the database.
+    static let advisoryLockKey: Int64 = 0x5265_6753_7276  // "RegSrv"
+
+    let client: PostgresClient
+    let migrations: [Migration]
+
+    func migrate(logger: Logger) async throws {
+        try await client.withConnection { connection in
+            _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
+            do {
+                try await applyPending(on: connection, logger: logger)
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+                throw error
+            }
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+        }
+    }
+
+    private func applyPending(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            logger: logger
+        )
+        var applied: [Int: String] = [:]
+        let rows = try await connection.query("SELECT version, checksum FROM schema_migrations", logger: logger)
+        for try await (version, checksum) in rows.decode((Int, String).self) {
+            applied[version] = checksum
+        }
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        if let stranger = applied.keys.sorted().first(where: { known[$0] == nil }) {
+            throw MigrationError.unknown(version: stranger)
+        }
+        for migration in migrations.sorted(by: { $0.version < $1.version }) {
+            if let checksum = applied[migration.version] {
+                guard checksum == migration.checksum else {
+                    throw MigrationError.edited(version: migration.version, name: migration.name)
+                }
+                continue
+            }
+            try await connection.withTransaction(logger: logger) { connection in
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO schema_migrations (version, name, checksum)
+                    VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                    """,
+                    logger: logger
+                )
+            }
+            logger.info(
+                "migration applied",
+                metadata: ["event": "db.migrated", "version": "\(migration.version)", "name": "\(migration.name)"]
+            )
+        }
+    }
+
+    /// The highest applied version, or nil when the history table is missing.
+    func appliedVersion(logger: Logger) async throws -> Int? {
+        let rows = try await client.query(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            logger: logger
+        )
+        for try await version in rows.decode(Int.self) {
+            return version
+        }
+        return nil
+    }
+}
