@@ -26,7 +26,7 @@ public func buildApplication(
     logger: Logger,
     options: BuildOptions = BuildOptions()
 ) -> some ApplicationProtocol {
-    let database = PostgresDatabase(settings: configuration.postgres, logger: logger)
+    let database = PostgresStorage(settings: configuration.postgres, logger: logger)
     let gate = StartupGate()
     let signal = OutboxSignal()
     let hasher = PasswordHasher(cost: configuration.bcryptCost)
@@ -44,7 +44,8 @@ public func buildApplication(
         signal: signal
     )
     router.addRoutes(RegistrationController(service: registration, policy: policy).endpoints, atPath: "/v1")
-    router.addRoutes(VerificationController(service: VerificationService(store: database.accounts)).endpoints, atPath: "/v1")
+    router.addRoutes(
+        VerificationController(service: VerificationService(store: database.accounts)).endpoints, atPath: "/v1")
     router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
 
     var services: [any Service] = []
@@ -76,7 +77,8 @@ public func buildApplication(
             try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
         } catch is TimeoutError {
             throw StartupError(
-                description: "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
+                description:
+                    "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
                     + "within \(databaseStartupTimeout.components.seconds) s"
             )
         }
@@ -98,7 +100,7 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// Applies pending migrations with a pool of its own and returns; for `registration-server migrate`.
 public func migrateDatabase(configuration: AppConfiguration, logger: Logger) async throws {
-    let database = PostgresDatabase(settings: configuration.postgres, logger: logger)
+    let database = PostgresStorage(settings: configuration.postgres, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.client.run() }
         defer { group.cancelAll() }
@@ -106,7 +108,8 @@ public func migrateDatabase(configuration: AppConfiguration, logger: Logger) asy
             try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
         } catch is TimeoutError {
             throw StartupError(
-                description: "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
+                description:
+                    "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
                     + "within \(databaseStartupTimeout.components.seconds) s"
             )
         }

@@ -15,7 +15,8 @@ struct Serve: AsyncParsableCommand {
             "starting",
             metadata: [
                 "event": "server.starting", "host": "\(configuration.host)", "port": "\(configuration.port)",
-                "database": "postgres://\(configuration.postgres.host):\(configuration.postgres.port)/\(configuration.postgres.database)",
+                "database":
+                    "postgres://\(configuration.postgres.host):\(configuration.postgres.port)/\(configuration.postgres.database)",
                 "email_transport": "\(configuration.emailTransport.rawValue)",
             ]
         )

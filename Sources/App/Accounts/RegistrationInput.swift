@@ -40,7 +40,9 @@ public struct RegistrationInput: Sendable {
         self.password = password
     }
 
-    private static func string(_ object: [String: JSONValue], _ key: String, into violations: inout [FieldViolation]) -> String? {
+    private static func string(
+        _ object: [String: JSONValue], _ key: String, into violations: inout [FieldViolation]
+    ) -> String? {
         switch object[key] {
         case .string(let value):
             return value

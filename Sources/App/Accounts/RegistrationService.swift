@@ -14,7 +14,8 @@ public struct RegistrationService: Sendable {
     let links: Links
     let signal: OutboxSignal
 
-    public init(store: any AccountStore, hasher: PasswordHasher, tokenTTL: Duration, links: Links, signal: OutboxSignal) {
+    public init(store: any AccountStore, hasher: PasswordHasher, tokenTTL: Duration, links: Links, signal: OutboxSignal)
+    {
         self.store = store
         self.hasher = hasher
         self.tokenTTL = tokenTTL

@@ -27,9 +27,12 @@ struct VerificationController {
             let body: Verified
             switch outcome {
             case .verified:
-                body = Verified(status: "verified", message: "Your email address is confirmed and your account is active.")
+                body = Verified(
+                    status: "verified", message: "Your email address is confirmed and your account is active.")
             case .alreadyVerified:
-                body = Verified(status: "already_verified", message: "Your email address was already confirmed. Your account is active.")
+                body = Verified(
+                    status: "already_verified",
+                    message: "Your email address was already confirmed. Your account is active.")
             }
             if wantsHTML {
                 return HTMLPages.response(status: .ok, title: "Email address confirmed", message: body.message)
@@ -40,7 +43,8 @@ struct VerificationController {
         } catch {
             let problem = ProblemMiddleware.problem(for: error)
             guard wantsHTML, problem.status < 500 else { throw error }
-            return HTMLPages.response(status: .init(code: problem.status), title: problem.title, message: problem.detail)
+            return HTMLPages.response(
+                status: .init(code: problem.status), title: problem.title, message: problem.detail)
         }
     }
 }

@@ -42,7 +42,8 @@ public struct VerificationService: Sendable {
         case .verified(let id):
             logger.info("account verified", metadata: ["event": "user.verified", "user_id": "\(id)"])
         case .alreadyVerified(let id):
-            logger.info("verification link reused", metadata: ["event": "user.verification_repeated", "user_id": "\(id)"])
+            logger.info(
+                "verification link reused", metadata: ["event": "user.verification_repeated", "user_id": "\(id)"])
         }
         return outcome
     }

@@ -57,9 +57,11 @@ public struct AppConfiguration: Sendable {
         let publicBaseURL = try Self.publicBaseURL(env.string("PUBLIC_BASE_URL", default: "http://localhost:\(port)"))
         let fromRaw = env.string("EMAIL_FROM", default: "no-reply@example.com")
         guard let emailFrom = EmailAddress(fromRaw) else {
-            throw ConfigurationError(variable: "EMAIL_FROM", reason: "must be a plain email address, got \"\(fromRaw)\"")
+            throw ConfigurationError(
+                variable: "EMAIL_FROM", reason: "must be a plain email address, got \"\(fromRaw)\"")
         }
-        let transport = try env.oneOf("EMAIL_TRANSPORT", default: EmailTransportKind.console, choices: ["console": .console])
+        let transport = try env.oneOf(
+            "EMAIL_TRANSPORT", default: EmailTransportKind.console, choices: ["console": .console])
         // Bcrypt itself accepts 4...31 and crashes outside it; below 10 is too weak for production
         // but useful in tests, so the bound here is the library's.
         let cost = try env.integer("BCRYPT_COST", default: 12, range: 4...31)

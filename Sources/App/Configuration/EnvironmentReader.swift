@@ -32,7 +32,9 @@ struct EnvironmentReader {
         return value
     }
 
-    func oneOf<Value>(_ name: String, default defaultValue: Value, choices: [String: Value]) throws(ConfigurationError) -> Value {
+    func oneOf<Value>(
+        _ name: String, default defaultValue: Value, choices: [String: Value]
+    ) throws(ConfigurationError) -> Value {
         guard let raw = string(name) else { return defaultValue }
         guard let value = choices[raw.lowercased()] else {
             let allowed = choices.keys.sorted().joined(separator: ", ")

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -20,4 +21,15 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { Self.maxBodySize }
+}
+
+extension AppRequestContext {
+    /// Sorted keys: the same value always encodes to the same bytes, which the registration
+    /// answer relies on to be identical for every address.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
 }

@@ -5,7 +5,9 @@ import NIOCore
 
 /// Reads a request body as one JSON object, enforcing media type and size first.
 enum JSONRequestBody {
-    static func object(from request: Request, context: AppRequestContext) async throws(RequestBodyError) -> [String: JSONValue] {
+    static func object(
+        from request: Request, context: AppRequestContext
+    ) async throws(RequestBodyError) -> [String: JSONValue] {
         guard isJSON(request.headers[.contentType]) else { throw .unsupportedMediaType }
         let limit = context.maxUploadSize
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
@@ -21,7 +23,11 @@ enum JSONRequestBody {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
+            value = try StrictJSONParser.parse(Array(buffer: buffer))
+        } catch .duplicateMember(let name) {
+            throw .duplicateMember(name)
+        } catch .tooDeep {
+            throw .tooDeep
         } catch {
             throw .malformed
         }
@@ -33,7 +39,9 @@ enum JSONRequestBody {
     static func isJSON(_ header: String?) -> Bool {
         guard let header else { return false }
         let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard let mediaType = parts.first, mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+        guard let mediaType = parts.first,
+            mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        else {
             return false
         }
         for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {

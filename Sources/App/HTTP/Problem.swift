@@ -18,7 +18,9 @@ public struct Problem: Error, Sendable, Encodable {
     /// Extra headers for the response, e.g. `Allow`.
     public var headers: HTTPFields = [:]
 
-    public init(status: HTTPResponse.Status, code: String, title: String, detail: String, errors: [FieldViolation]? = nil) {
+    public init(
+        status: HTTPResponse.Status, code: String, title: String, detail: String, errors: [FieldViolation]? = nil
+    ) {
         self.type = "/problems/\(code)"
         self.title = title
         self.status = status.code
@@ -71,7 +73,8 @@ extension Problem {
             status: .unprocessableContent,
             code: "validation_failed",
             title: "Validation failed",
-            detail: "The request body breaks \(violations.count == 1 ? "a rule" : "\(violations.count) rules"); see errors.",
+            detail:
+                "The request body breaks \(violations.count == 1 ? "a rule" : "\(violations.count) rules"); see errors.",
             errors: violations
         )
     }

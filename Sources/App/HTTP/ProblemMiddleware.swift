@@ -6,7 +6,9 @@ import Logging
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -14,7 +16,9 @@ struct ProblemMiddleware: RouterMiddleware {
             if problem.status >= 500 {
                 context.logger.error(
                     "request failed",
-                    metadata: ["event": "http.error", "error": "\(String(reflecting: type(of: Self.underlying(error))))"]
+                    metadata: [
+                        "event": "http.error", "error": "\(String(reflecting: type(of: Self.underlying(error))))",
+                    ]
                 )
             }
             return problem.response()
@@ -61,8 +65,24 @@ struct ProblemMiddleware: RouterMiddleware {
                 title: "Malformed JSON",
                 detail: "The request body is not well-formed UTF-8 JSON."
             )
+        case .duplicateMember(let name):
+            return Problem(
+                status: .badRequest,
+                code: "duplicate_member",
+                title: "Duplicate JSON member",
+                detail: "The request body names the member \"\(name.prefix(64))\" more than once."
+            )
+        case .tooDeep:
+            return Problem(
+                status: .badRequest,
+                code: "json_too_deep",
+                title: "JSON nested too deeply",
+                detail: "The request body nests arrays or objects more than \(StrictJSONParser.maxDepth) levels deep."
+            )
         case .notAnObject:
-            return .validation([FieldViolation(field: "", rule: "type", detail: "The request body must be a JSON object.")])
+            return .validation([
+                FieldViolation(field: "", rule: "type", detail: "The request body must be a JSON object.")
+            ])
         }
     }
 
@@ -73,7 +93,8 @@ struct ProblemMiddleware: RouterMiddleware {
                 status: .badRequest,
                 code: "invalid_token",
                 title: "Invalid verification link",
-                detail: "This verification link is not valid. Check that it was copied completely, or register again to get a new one."
+                detail:
+                    "This verification link is not valid. Check that it was copied completely, or register again to get a new one."
             )
         case .expired:
             return Problem(

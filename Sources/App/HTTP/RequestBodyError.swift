@@ -6,6 +6,10 @@ public enum RequestBodyError: Error, Sendable {
     case tooLarge(limit: Int)
     /// Not well-formed JSON, or not UTF-8 (400).
     case malformed
+    /// An object names the same member twice (400).
+    case duplicateMember(String)
+    /// Nested deeper than the parser allows (400).
+    case tooDeep
     /// Well-formed JSON that is not an object (422).
     case notAnObject
 }

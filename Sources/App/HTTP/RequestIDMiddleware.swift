@@ -10,7 +10,9 @@ struct RequestIDMiddleware: RouterMiddleware {
     static let headerName = HTTPField.Name("X-Request-ID")!
     static let maxLength = 64
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         let id = request.headers[Self.headerName].flatMap { Self.isAcceptable($0) ? $0 : nil } ?? Self.generate()
         context.requestID = id

@@ -41,7 +41,8 @@ public struct PasswordPolicy: Sendable {
         }
         if let email, normalized.lowercased() == email.normalized {
             violations.append(
-                FieldViolation(field: "password", rule: "equals_email", detail: "The password must not be the email address.")
+                FieldViolation(
+                    field: "password", rule: "equals_email", detail: "The password must not be the email address.")
             )
         }
         return violations

@@ -60,7 +60,9 @@ struct PostgresAccountTransaction: AccountTransaction {
             """,
             logger: logger
         )
-        for try await (id, status, passwordHash, expiresAt, usedAt) in rows.decode((UUID, String, String?, Date, Date?).self) {
+        for try await (id, status, passwordHash, expiresAt, usedAt) in rows.decode(
+            (UUID, String, String?, Date, Date?).self)
+        {
             guard let status = AccountStatus(rawValue: status) else {
                 throw StorageError.corruptRow("users.status")
             }

@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// The PostgreSQL database: a `PostgresClient` pool (run as a service beside the
 /// application) and the stores built on it.
-public struct PostgresDatabase: Database {
+public struct PostgresStorage: Database {
     public let client: PostgresClient
     public let accounts: any AccountStore
     public let outbox: any OutboxStore

@@ -1,0 +1,92 @@
+import App
+import Logging
+import Testing
+
+@Suite("Configuration from the environment")
+struct ConfigurationTests {
+    let minimal = ["DATABASE_URL": "postgres://app:secret@db.internal:5433/registration"]
+
+    private func error(_ environment: [String: String]) -> ConfigurationError? {
+        do {
+            _ = try AppConfiguration(environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("defaults apply when only DATABASE_URL is set")
+    func defaults() throws {
+        let configuration = try AppConfiguration(environment: minimal)
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.publicBaseURL == "http://localhost:8080")
+        #expect(configuration.emailFrom.value == "no-reply@example.com")
+        #expect(configuration.emailTransport == .console)
+        #expect(configuration.bcryptCost == 12)
+        #expect(configuration.verificationTokenTTL == .seconds(3600))
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.postgres.host == "db.internal")
+        #expect(configuration.postgres.port == 5433)
+        #expect(configuration.postgres.username == "app")
+        #expect(configuration.postgres.password == "secret")
+        #expect(configuration.postgres.database == "registration")
+        #expect(configuration.postgres.tlsMode == .prefer)
+    }
+
+    @Test("every setting is read")
+    func allSettings() throws {
+        let configuration = try AppConfiguration(
+            environment: minimal.merging([
+                "HOST": "0.0.0.0", "PORT": "9000", "PUBLIC_BASE_URL": "https://accounts.example.com/",
+                "EMAIL_FROM": "hello@example.com", "EMAIL_TRANSPORT": "console", "BCRYPT_COST": "10",
+                "VERIFICATION_TOKEN_TTL": "600", "LOG_LEVEL": "debug", "DATABASE_MAX_CONNECTIONS": "4",
+            ]) { $1 }
+        )
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9000)
+        #expect(configuration.publicBaseURL == "https://accounts.example.com")
+        #expect(configuration.emailFrom.value == "hello@example.com")
+        #expect(configuration.bcryptCost == 10)
+        #expect(configuration.verificationTokenTTL == .seconds(600))
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.postgres.maxConnections == 4)
+    }
+
+    @Test("a missing DATABASE_URL is an error naming it")
+    func missingDatabaseURL() {
+        #expect(error([:])?.variable == "DATABASE_URL")
+    }
+
+    @Test(
+        "invalid values are errors naming their variable",
+        arguments: [
+            ("DATABASE_URL", "mysql://localhost/db"), ("DATABASE_URL", "postgres://localhost"),
+            ("DATABASE_URL", "postgres://user@host/db?sslmode=sometimes"), ("DATABASE_URL", "postgres:///db"),
+            ("PORT", "eighty"), ("PORT", "0"), ("PORT", "70000"), ("BCRYPT_COST", "3"), ("BCRYPT_COST", "32"),
+            ("BCRYPT_COST", "twelve"), ("VERIFICATION_TOKEN_TTL", "-5"), ("VERIFICATION_TOKEN_TTL", "10"),
+            ("LOG_LEVEL", "verbose"), ("EMAIL_TRANSPORT", "carrier-pigeon"), ("EMAIL_FROM", "not an address"),
+            ("PUBLIC_BASE_URL", "accounts.example.com"), ("PUBLIC_BASE_URL", "ftp://example.com"),
+            ("PUBLIC_BASE_URL", "https://example.com/?a=b"), ("DATABASE_MAX_CONNECTIONS", "0"),
+        ]
+    )
+    func invalidValue(variable: String, value: String) {
+        let failure = error(minimal.merging([variable: value]) { $1 })
+        #expect(failure?.variable == variable)
+        #expect(failure?.description.hasPrefix("\(variable): ") == true)
+    }
+
+    @Test("an error about DATABASE_URL never repeats the password")
+    func passwordNotEchoed() {
+        let failure = error(["DATABASE_URL": "postgres://app:hunter2@db.internal/registration?sslmode=bogus"])
+        #expect(failure != nil)
+        #expect(failure?.description.contains("hunter2") == false)
+    }
+
+    @Test("empty values count as unset")
+    func emptyIsUnset() throws {
+        let configuration = try AppConfiguration(environment: minimal.merging(["PORT": "", "LOG_LEVEL": " "]) { $1 })
+        #expect(configuration.port == 8080)
+        #expect(configuration.logLevel == .info)
+    }
+}

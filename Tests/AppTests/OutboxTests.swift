@@ -1,0 +1,169 @@
+import App
+import Foundation
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+@Suite("Email outbox")
+struct OutboxTests {
+    @Test("the request does not send: the email waits in the outbox until the worker runs")
+    func requestOnlyQueues() async throws {
+        try await TestEnvironment.with { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "queue@example.com", password: "a good passphrase")
+                #expect(env.transport.sent.isEmpty)
+                #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'pending'") == 1)
+                try await env.deliverEmails()
+                #expect(env.transport.sent.count == 1)
+                #expect(
+                    try await env.count(
+                        "SELECT count(*) FROM email_outbox WHERE status = 'sent' AND sent_at IS NOT NULL") == 1)
+            }
+        }
+    }
+
+    @Test("a sent email's bodies, which hold the one-time link, are erased from the outbox")
+    func sentBodiesAreErased() async throws {
+        try await TestEnvironment.with { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "erase@example.com", password: "a good passphrase")
+                #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE text_body LIKE '%token=%'") == 1)
+                try await env.deliverEmails()
+                #expect(
+                    try await env.count(
+                        "SELECT count(*) FROM email_outbox WHERE text_body IS NULL AND html_body IS NULL") == 1)
+            }
+        }
+    }
+
+    @Test("a failing transport is retried with growing delays until it succeeds")
+    func retriesUntilDelivered() async throws {
+        let transport = CapturingEmailTransport(failFirst: 2)
+        try await TestEnvironment.with(transport: transport) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "retry@example.com", password: "a good passphrase")
+                let worker = env.makeWorker(settings: OutboxSettings(maxAttempts: 5, retryBaseDelay: .seconds(60)))
+
+                #expect(try await worker.deliverDueEmails() == 1)
+                #expect(transport.sent.isEmpty)
+                #expect(try await env.count("SELECT attempts FROM email_outbox") == 1)
+                #expect(
+                    try await env.count(
+                        "SELECT count(*) FROM email_outbox WHERE last_error = 'simulated provider outage'") == 1)
+                // Backoff: not due again for about a minute, so an immediate poll finds nothing.
+                let delay = try await env.count(
+                    "SELECT round(extract(epoch FROM next_attempt_at - now()))::int FROM email_outbox"
+                )
+                #expect((55...60).contains(delay))
+                #expect(try await worker.deliverDueEmails() == 0)
+
+                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                #expect(try await worker.deliverDueEmails() == 1)
+                let secondDelay = try await env.count(
+                    "SELECT round(extract(epoch FROM next_attempt_at - now()))::int FROM email_outbox"
+                )
+                #expect((115...120).contains(secondDelay))
+
+                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                #expect(try await worker.deliverDueEmails() == 1)
+                #expect(transport.sent(to: "retry@example.com").count == 1)
+                #expect(
+                    try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent' AND attempts = 3") == 1
+                )
+                #expect(env.logs.lines.filter { $0.contains(#""event":"email.retry_scheduled""#) }.count == 2)
+                #expect(env.logs.lines.filter { $0.contains(#""event":"email.sent""#) }.count == 1)
+            }
+        }
+    }
+
+    @Test("after the last allowed attempt the email is marked failed, with its reason, and logged")
+    func givesUpAfterMaxAttempts() async throws {
+        let transport = CapturingEmailTransport(failFirst: 100)
+        try await TestEnvironment.with(transport: transport) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "doomed@example.com", password: "a good passphrase")
+                let worker = env.makeWorker(settings: OutboxSettings(maxAttempts: 3, retryBaseDelay: .zero))
+                for _ in 0..<3 { try await worker.deliverDueEmails() }
+                #expect(try await worker.deliverDueEmails() == 0)
+                #expect(
+                    try await env.count(
+                        """
+                        SELECT count(*) FROM email_outbox
+                        WHERE status = 'failed' AND attempts = 3 AND failed_at IS NOT NULL
+                          AND last_error = 'simulated provider outage' AND text_body IS NULL
+                        """
+                    ) == 1
+                )
+                let failed = env.logs.lines.filter { $0.contains(#""event":"email.failed""#) }
+                #expect(failed.count == 1)
+                #expect(failed.first?.contains(#""level":"error""#) == true)
+            }
+        }
+    }
+
+    @Test("two workers draining one outbox send every email exactly once")
+    func concurrentWorkersDoNotDoubleSend() async throws {
+        try await TestEnvironment.with { env in
+            try await env.withApp { client in
+                for index in 0..<40 {
+                    _ = try await client.register(email: "user\(index)@example.com", password: "a good passphrase")
+                }
+                let settings = OutboxSettings(batchSize: 3)
+                let workers = [env.makeWorker(settings: settings), env.makeWorker(settings: settings)]
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in workers {
+                        group.addTask { while try await worker.deliverDueEmails() > 0 {} }
+                    }
+                    try await group.waitForAll()
+                }
+                let recipients = env.transport.sent.map(\.to)
+                #expect(recipients.count == 40)
+                #expect(Set(recipients).count == 40)
+                #expect(
+                    try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent' AND attempts = 1")
+                        == 40)
+            }
+        }
+    }
+
+    @Test("an email claimed by a worker that died is sent by another after the lease")
+    func expiredLeaseIsReclaimed() async throws {
+        try await TestEnvironment.with { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "lease@example.com", password: "a good passphrase")
+                let now = Date()
+                let claimed = try await env.database.outbox.claimDueEmails(
+                    now: now,
+                    limit: 10,
+                    leaseUntil: now.addingTimeInterval(120)
+                )
+                #expect(claimed.count == 1)
+                try await env.deliverEmails()
+                #expect(env.transport.sent.isEmpty)
+                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "lease@example.com").count == 1)
+                #expect(try await env.count("SELECT attempts FROM email_outbox") == 2)
+            }
+        }
+    }
+
+    @Test("the background worker delivers on its own once the server runs")
+    func backgroundWorkerDelivers() async throws {
+        try await TestEnvironment.with { env in
+            let app = buildApplication(
+                configuration: env.configuration,
+                logger: env.logger,
+                options: BuildOptions(transport: env.transport, runsOutboxWorker: true)
+            )
+            try await app.test(.router) { client in
+                _ = try await client.register(email: "background@example.com", password: "a good passphrase")
+                // Wait for the worker (woken by the commit) without asserting on time.
+                for _ in 0..<500 where env.transport.sent.isEmpty {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(env.transport.sent(to: "background@example.com").count == 1)
+            }
+        }
+    }
+}

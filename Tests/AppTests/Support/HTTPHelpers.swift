@@ -1,0 +1,52 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+extension TestClientProtocol {
+    /// POSTs a JSON body given as text (so tests can send exactly the bytes they mean).
+    func postJSON(_ uri: String, _ json: String, contentType: String = "application/json") async throws -> TestResponse
+    {
+        try await execute(uri: uri, method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: json))
+    }
+
+    func register(email: String, password: String) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        return try await postJSON("/v1/register", String(decoding: body, as: UTF8.self))
+    }
+
+    func verify(token: String, accept: String = "application/json") async throws -> TestResponse {
+        let escaped = token.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? token
+        return try await execute(uri: "/v1/verify?token=\(escaped)", method: .get, headers: [.accept: accept])
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object; records an issue when it is not one.
+    var json: [String: Any] {
+        guard let data = text.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
+            Issue.record("response body is not a JSON object: \(text)")
+            return [:]
+        }
+        return object
+    }
+
+    /// `(field, rule)` pairs of a validation problem.
+    var violations: [String] {
+        (json["errors"] as? [[String: Any]] ?? []).map {
+            "\($0["field"] as? String ?? "?"):\($0["rule"] as? String ?? "?")"
+        }
+    }
+}
+
+/// Pulls the token out of a verification link in an email body.
+func verificationToken(in text: String) -> String? {
+    guard let range = text.range(of: "/v1/verify?token=") else { return nil }
+    return String(text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+}
