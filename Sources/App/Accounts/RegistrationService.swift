@@ -69,6 +69,6 @@ public struct RegistrationService: Sendable {
         case (false, .pending): event = "user.registration_repeated"
         case (false, .active): event = "user.registration_existing"
         }
-        logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id)"])
+        logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)"])
     }
 }

@@ -40,10 +40,11 @@ public struct VerificationService: Sendable {
         }
         switch outcome {
         case .verified(let id):
-            logger.info("account verified", metadata: ["event": "user.verified", "user_id": "\(id)"])
+            logger.info("account verified", metadata: ["event": "user.verified", "user_id": "\(id.lowercased)"])
         case .alreadyVerified(let id):
             logger.info(
-                "verification link reused", metadata: ["event": "user.verification_repeated", "user_id": "\(id)"])
+                "verification link reused",
+                metadata: ["event": "user.verification_repeated", "user_id": "\(id.lowercased)"])
         }
         return outcome
     }

@@ -13,7 +13,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let problem = Self.problem(for: error)
-            if problem.status >= 500 {
+            // A Problem thrown on purpose (e.g. 503 not ready) is an answer, not a failure.
+            if problem.status >= 500 && !(error is Problem) {
                 context.logger.error(
                     "request failed",
                     metadata: [

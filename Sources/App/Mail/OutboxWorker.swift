@@ -99,7 +99,7 @@ public struct OutboxWorker: Service {
                 logger.error(
                     "email failed permanently",
                     metadata: [
-                        "event": "email.failed", "email_id": "\(email.id)", "kind": "\(email.kind)",
+                        "event": "email.failed", "email_id": "\(email.id.lowercased)", "kind": "\(email.kind)",
                         "transport": "\(transport.name)", "attempt": "\(item.attempt)", "error": "\(reason)",
                     ]
                 )
@@ -109,7 +109,7 @@ public struct OutboxWorker: Service {
                 logger.warning(
                     "email delivery failed, will retry",
                     metadata: [
-                        "event": "email.retry_scheduled", "email_id": "\(email.id)", "kind": "\(email.kind)",
+                        "event": "email.retry_scheduled", "email_id": "\(email.id.lowercased)", "kind": "\(email.kind)",
                         "transport": "\(transport.name)", "attempt": "\(item.attempt)", "error": "\(reason)",
                     ]
                 )
@@ -120,7 +120,7 @@ public struct OutboxWorker: Service {
         logger.info(
             "email sent",
             metadata: [
-                "event": "email.sent", "email_id": "\(email.id)", "kind": "\(email.kind)",
+                "event": "email.sent", "email_id": "\(email.id.lowercased)", "kind": "\(email.kind)",
                 "transport": "\(transport.name)", "attempt": "\(item.attempt)",
             ]
         )
