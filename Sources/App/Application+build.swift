@@ -25,8 +25,8 @@ public func buildApplication(
     configuration: AppConfiguration,
     logger: Logger,
     options: BuildOptions = BuildOptions()
-) -> some ApplicationProtocol {
-    let database = PostgresStorage(settings: configuration.postgres, logger: logger)
+) async throws -> some ApplicationProtocol {
+    let database = try await openDatabase(configuration.database, logger: logger)
     let gate = StartupGate()
     let signal = OutboxSignal()
     let hasher = PasswordHasher(cost: configuration.bcryptCost)
@@ -73,18 +73,33 @@ public func buildApplication(
         logger: logger
     )
     app.beforeServerStarts {
-        do {
-            try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
-        } catch is TimeoutError {
-            throw StartupError(
-                description:
-                    "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
-                    + "within \(databaseStartupTimeout.components.seconds) s"
-            )
-        }
+        try await migrate(database, within: databaseStartupTimeout, settings: configuration.database, logger: logger)
         await gate.open()
     }
     return app
+}
+
+/// Opens the database `settings` name; PostgreSQL connects lazily, SQLite opens its file now.
+public func openDatabase(_ settings: DatabaseSettings, logger: Logger) async throws -> any Database {
+    switch settings {
+    case .postgres(let postgres): PostgresStorage(settings: postgres, logger: logger)
+    case .sqlite(let path): try await SQLiteStorage.open(path: path, logger: logger)
+    }
+}
+
+private func migrate(
+    _ database: any Database,
+    within limit: Duration,
+    settings: DatabaseSettings,
+    logger: Logger
+) async throws {
+    do {
+        try await withTimeout(limit) { try await database.migrate(logger: logger) }
+    } catch is TimeoutError {
+        throw StartupError(
+            description: "could not reach the database at \(settings.displayName) within \(limit.components.seconds) s"
+        )
+    }
 }
 
 func makeTransport(_ kind: EmailTransportKind) -> any EmailTransport {
@@ -98,20 +113,13 @@ public struct StartupError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Applies pending migrations with a pool of its own and returns; for `registration-server migrate`.
+/// Applies pending migrations and returns; for `registration-server migrate`.
 public func migrateDatabase(configuration: AppConfiguration, logger: Logger) async throws {
-    let database = PostgresStorage(settings: configuration.postgres, logger: logger)
+    let database = try await openDatabase(configuration.database, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await database.client.run() }
+        // The database's own service (the pool, or the SQLite closer) runs only while migrating.
+        if let service = database.service { group.addTask { try await service.run() } }
         defer { group.cancelAll() }
-        do {
-            try await withTimeout(databaseStartupTimeout) { try await database.migrate(logger: logger) }
-        } catch is TimeoutError {
-            throw StartupError(
-                description:
-                    "could not reach the database at \(configuration.postgres.host):\(configuration.postgres.port) "
-                    + "within \(databaseStartupTimeout.components.seconds) s"
-            )
-        }
+        try await migrate(database, within: databaseStartupTimeout, settings: configuration.database, logger: logger)
     }
 }

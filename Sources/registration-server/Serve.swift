@@ -10,21 +10,47 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = loadConfiguration()
         let logger = bootstrapLogging(level: configuration.logLevel)
-        let app = buildApplication(configuration: configuration, logger: logger)
         logger.info(
             "starting",
             metadata: [
-                "event": "server.starting", "host": "\(configuration.host)", "port": "\(configuration.port)",
-                "database":
-                    "postgres://\(configuration.postgres.host):\(configuration.postgres.port)/\(configuration.postgres.database)",
+                "event": "server.starting", "app_env": "\(configuration.environment.rawValue)",
+                "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "database": "\(configuration.database.displayName)",
                 "email_transport": "\(configuration.emailTransport.rawValue)",
             ]
         )
+        if configuration.environment == .development {
+            printDevelopmentBanner(configuration)
+        }
         do {
+            let app = try await buildApplication(configuration: configuration, logger: logger)
             try await app.runService()
         } catch {
             fail(describeStartupFailure(error))
         }
         logger.info("stopped", metadata: ["event": "server.stopped"])
+    }
+
+    /// Tells a developer, in plain words, where everything is.
+    private func printDevelopmentBanner(_ configuration: AppConfiguration) {
+        let database: String
+        switch configuration.database {
+        case .sqlite(let path): database = "SQLite file \(path)"
+        case .postgres: database = "PostgreSQL \(configuration.database.displayName)"
+        }
+        let emails: String
+        switch configuration.emailTransport {
+        case .console: emails = "printed to this console (EMAIL_TRANSPORT=console)"
+        }
+        // Through the same writer as the log lines, so the banner is not held in a stdio buffer.
+        StandardOutputLogSink().write(
+            line: """
+                registration-server (APP_ENV=development)
+                  listening on  http://\(configuration.host):\(configuration.port)
+                  links point   \(configuration.publicBaseURL)
+                  database      \(database)
+                  emails        \(emails)
+                """
+        )
     }
 }

@@ -26,12 +26,17 @@ struct ConfigurationTests {
         #expect(configuration.bcryptCost == 12)
         #expect(configuration.verificationTokenTTL == .seconds(3600))
         #expect(configuration.logLevel == .info)
-        #expect(configuration.postgres.host == "db.internal")
-        #expect(configuration.postgres.port == 5433)
-        #expect(configuration.postgres.username == "app")
-        #expect(configuration.postgres.password == "secret")
-        #expect(configuration.postgres.database == "registration")
-        #expect(configuration.postgres.tlsMode == .prefer)
+        #expect(configuration.environment == .development)
+        guard case .postgres(let postgres) = configuration.database else {
+            Issue.record("expected PostgreSQL, got \(configuration.database)")
+            return
+        }
+        #expect(postgres.host == "db.internal")
+        #expect(postgres.port == 5433)
+        #expect(postgres.username == "app")
+        #expect(postgres.password == "secret")
+        #expect(postgres.database == "registration")
+        #expect(postgres.tlsMode == .prefer)
     }
 
     @Test("every setting is read")
@@ -50,18 +55,51 @@ struct ConfigurationTests {
         #expect(configuration.bcryptCost == 10)
         #expect(configuration.verificationTokenTTL == .seconds(600))
         #expect(configuration.logLevel == .debug)
-        #expect(configuration.postgres.maxConnections == 4)
+        guard case .postgres(let postgres) = configuration.database else {
+            Issue.record("expected PostgreSQL")
+            return
+        }
+        #expect(postgres.maxConnections == 4)
     }
 
-    @Test("a missing DATABASE_URL is an error naming it")
-    func missingDatabaseURL() {
-        #expect(error([:])?.variable == "DATABASE_URL")
+    @Test("with nothing set, the database is the default SQLite file under the working directory")
+    func zeroConfiguration() throws {
+        let configuration = try AppConfiguration(environment: [:], workingDirectory: "/srv/app")
+        #expect(configuration.database == .sqlite(path: "/srv/app/data/registration.sqlite"))
+        #expect(configuration.environment == .development)
+        #expect(configuration.emailTransport == .console)
+    }
+
+    @Test("sqlite: URLs name a file, relative to the working directory or absolute")
+    func sqliteURLs() throws {
+        let cases = [
+            ("sqlite:accounts.db", "/srv/app/accounts.db"),
+            ("sqlite:./var/accounts.db", "/srv/app/var/accounts.db"),
+            ("sqlite:/var/lib/registration/accounts.db", "/var/lib/registration/accounts.db"),
+            ("sqlite:///var/lib/registration/accounts.db", "/var/lib/registration/accounts.db"),
+        ]
+        for (url, path) in cases {
+            let configuration = try AppConfiguration(environment: ["DATABASE_URL": url], workingDirectory: "/srv/app")
+            #expect(configuration.database == .sqlite(path: path), "\(url)")
+        }
+    }
+
+    @Test("in production, DATABASE_URL must be explicit and the console transport is refused")
+    func productionRules() throws {
+        #expect(error(["APP_ENV": "production"])?.variable == "DATABASE_URL")
+        #expect(
+            error(["APP_ENV": "production", "DATABASE_URL": "sqlite:/var/lib/app.db"])?.variable == "EMAIL_TRANSPORT")
+        #expect(
+            error(minimal.merging(["APP_ENV": "production", "EMAIL_TRANSPORT": "console"]) { $1 })?.variable
+                == "EMAIL_TRANSPORT")
+        #expect(error(["APP_ENV": "staging"])?.variable == "APP_ENV")
     }
 
     @Test(
         "invalid values are errors naming their variable",
         arguments: [
             ("DATABASE_URL", "mysql://localhost/db"), ("DATABASE_URL", "postgres://localhost"),
+            ("DATABASE_URL", "registration.sqlite"), ("DATABASE_URL", "sqlite:"), ("DATABASE_URL", "sqlite:/tmp/"),
             ("DATABASE_URL", "postgres://user@host/db?sslmode=sometimes"), ("DATABASE_URL", "postgres:///db"),
             ("PORT", "eighty"), ("PORT", "0"), ("PORT", "70000"), ("BCRYPT_COST", "3"), ("BCRYPT_COST", "32"),
             ("BCRYPT_COST", "twelve"), ("VERIFICATION_TOKEN_TTL", "-5"), ("VERIFICATION_TOKEN_TTL", "10"),

@@ -7,9 +7,9 @@ import Testing
 
 @Suite("Health endpoints")
 struct HealthTests {
-    @Test("live and ready answer 200 when the database is migrated")
-    func healthy() async throws {
-        try await TestEnvironment.with { env in
+    @Test("live and ready answer 200 when the database is migrated", arguments: Backend.allCases)
+    func healthy(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let live = try await client.execute(uri: "/health/live", method: .get)
                 #expect(live.status == .ok)
@@ -21,11 +21,14 @@ struct HealthTests {
         }
     }
 
-    @Test("ready answers 503 problem when the schema is not current; live still answers 200")
-    func schemaNotCurrent() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "ready answers 503 problem when the schema is not current; live still answers 200",
+        arguments: Backend.allCases
+    )
+    func schemaNotCurrent(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
-                try await env.client.query("DELETE FROM schema_migrations", logger: env.logger)
+                try await env.execute("DELETE FROM schema_migrations")
                 let ready = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(ready.status == .serviceUnavailable)
                 #expect(ready.headers[.contentType] == "application/problem+json")
@@ -36,7 +39,7 @@ struct HealthTests {
         }
     }
 
-    @Test("the database is not ready when nothing answers at its address")
+    @Test("PostgreSQL is not ready when nothing answers at its address")
     func unreachableDatabase() async throws {
         var settings = try TestDatabase.serverSettings()
         settings.port = 1  // nothing listens on port 1 of the loopback address

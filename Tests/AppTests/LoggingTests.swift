@@ -14,9 +14,9 @@ struct LoggingTests {
         }
     }
 
-    @Test("no log line, even at trace level, contains the password, its hash or the token")
-    func secretsNeverLogged() async throws {
-        try await TestEnvironment.with { env in
+    @Test("no log line, even at trace level, contains the password, its hash or the token", arguments: Backend.allCases)
+    func secretsNeverLogged(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp(.live) { client in
                 let password = "Sup3r-Secret-Passphrase"
                 _ = try await client.register(email: "quiet@example.com", password: password)
@@ -36,9 +36,11 @@ struct LoggingTests {
         }
     }
 
-    @Test("every request logs one line with method, route pattern, status, duration and request id")
-    func accessLogLine() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "every request logs one line with method, route pattern, status, duration and request id",
+        arguments: Backend.allCases)
+    func accessLogLine(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let response = try await client.execute(
                     uri: "/v1/verify?token=secret-looking-value",
@@ -60,9 +62,9 @@ struct LoggingTests {
         }
     }
 
-    @Test("an unsafe incoming request id is replaced by a generated one")
-    func unsafeRequestIDReplaced() async throws {
-        try await TestEnvironment.with { env in
+    @Test("an unsafe incoming request id is replaced by a generated one", arguments: Backend.allCases)
+    func unsafeRequestIDReplaced(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 for hostile in ["has space", String(repeating: "a", count: 65), "line\u{7F}break", "quote\"d"] {
                     let response = try await client.execute(
@@ -80,9 +82,11 @@ struct LoggingTests {
         }
     }
 
-    @Test("business events carry the request id, including the email.sent line of the email the request caused")
-    func businessEvents() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "business events carry the request id, including the email.sent line of the email the request caused",
+        arguments: Backend.allCases)
+    func businessEvents(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let response = try await client.execute(
                     uri: "/v1/register",
@@ -106,16 +110,17 @@ struct LoggingTests {
         }
     }
 
-    @Test("a 500 logs the error type but the response reveals nothing internal")
-    func internalErrorsAreOpaque() async throws {
-        try await TestEnvironment.with { env in
+    @Test("a 500 logs the error type but the response reveals nothing internal", arguments: Backend.allCases)
+    func internalErrorsAreOpaque(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
-                try await env.client.query("DROP TABLE email_outbox", logger: env.logger)
+                try await env.execute("DROP TABLE email_outbox")
                 let response = try await client.register(email: "broken@example.com", password: "a good passphrase")
                 #expect(response.status == .internalServerError)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(!response.text.contains("email_outbox"))
                 #expect(!response.text.contains("PSQL"))
+                #expect(!response.text.contains("SQLite"))
                 #expect(env.logs.lines.contains { $0.contains(#""event":"http.error""#) })
             }
         }

@@ -1,79 +1,97 @@
-import App
+import Foundation
 import Logging
-import PostgresNIO
 import Testing
+
+@testable import App
 
 @Suite("Schema migrations")
 struct MigrationTests {
-    @Test("instances starting at once apply each migration exactly once")
-    func concurrentMigrations() async throws {
-        try await TestDatabase.withFresh { settings in
-            let logger = Logger(label: "migration-test")
-            let databases = (0..<4).map { _ in PostgresStorage(settings: settings, logger: logger) }
+    private let logger = Logger(label: "migration-test")
+
+    /// Opens `count` independent handles on one fresh database (pools or SQLite connections,
+    /// as separate instances would have) with their services running.
+    private func withHandles(
+        _ backend: Backend,
+        count: Int = 1,
+        _ body: ([any Database]) async throws -> Void
+    ) async throws {
+        try await backend.withFreshDatabase { settings in
+            var databases: [any Database] = []
+            for _ in 0..<count { databases.append(try await openDatabase(settings, logger: logger)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for database in databases { group.addTask { await database.client.run() } }
-                try await withThrowingTaskGroup(of: Void.self) { migrations in
-                    for database in databases { migrations.addTask { try await database.migrate(logger: logger) } }
-                    try await migrations.waitForAll()
+                for database in databases {
+                    if let service = database.service { group.addTask { try await service.run() } }
                 }
-                let rows = try await databases[0].client.query("SELECT count(*), max(version) FROM schema_migrations")
-                for try await (count, version) in rows.decode((Int, Int).self) {
-                    #expect(count == version)
-                }
-                #expect(await databases[0].isReady())
-                group.cancelAll()
+                defer { group.cancelAll() }
+                try await body(databases)
             }
         }
     }
 
-    @Test("an empty database is not ready until migrated, and migrating twice changes nothing")
-    func readinessFollowsMigrations() async throws {
-        try await TestDatabase.withFresh { settings in
-            let logger = Logger(label: "migration-test")
-            let database = PostgresStorage(settings: settings, logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
-                #expect(await database.isReady() == false)
-                try await database.migrate(logger: logger)
-                #expect(await database.isReady())
-                try await database.migrate(logger: logger)
-                #expect(await database.isReady())
-                group.cancelAll()
-            }
+    private func execute(_ sql: String, on database: any Database) async throws {
+        switch database {
+        case let postgres as PostgresStorage: try await postgres.client.query(.init(unsafeSQL: sql), logger: logger)
+        case let sqlite as SQLiteStorage: try await sqlite.withConnection { _ = try await $0.query(sql) }
+        default: Issue.record("unknown database")
         }
     }
 
-    @Test("a migration edited after it was applied stops start-up with a clear error")
-    func editedMigrationDetected() async throws {
-        try await TestDatabase.withFresh { settings in
-            let logger = Logger(label: "migration-test")
-            let database = PostgresStorage(settings: settings, logger: logger)
+    @Test("instances starting at once apply each migration exactly once", arguments: Backend.allCases)
+    func concurrentMigrations(backend: Backend) async throws {
+        try await withHandles(backend, count: 4) { databases in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
-                try await database.migrate(logger: logger)
-                try await database.client.query("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
-                let error = await #expect(throws: MigrationError.self) { try await database.migrate(logger: logger) }
-                #expect(error?.description.contains("migration 1") == true)
-                group.cancelAll()
+                for database in databases { group.addTask { try await database.migrate(logger: logger) } }
+                try await group.waitForAll()
             }
+            for database in databases { #expect(await database.isReady()) }
+            // Every migrate() returned without error: a second application of version 1 would
+            // have failed on CREATE TABLE users.
         }
     }
 
-    @Test("a database migrated by a newer build is refused")
-    func unknownMigrationDetected() async throws {
-        try await TestDatabase.withFresh { settings in
-            let logger = Logger(label: "migration-test")
-            let database = PostgresStorage(settings: settings, logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
-                try await database.migrate(logger: logger)
-                try await database.client.query(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')"
-                )
-                await #expect(throws: MigrationError.self) { try await database.migrate(logger: logger) }
-                #expect(await database.isReady() == false)
-                group.cancelAll()
-            }
+    @Test(
+        "an empty database is not ready until migrated, and migrating twice changes nothing",
+        arguments: Backend.allCases
+    )
+    func readinessFollowsMigrations(backend: Backend) async throws {
+        try await withHandles(backend) { databases in
+            let database = databases[0]
+            #expect(await database.isReady() == false)
+            try await database.migrate(logger: logger)
+            #expect(await database.isReady())
+            try await database.migrate(logger: logger)
+            #expect(await database.isReady())
         }
+    }
+
+    @Test("a migration edited after it was applied stops start-up with a clear error", arguments: Backend.allCases)
+    func editedMigrationDetected(backend: Backend) async throws {
+        try await withHandles(backend) { databases in
+            let database = databases[0]
+            try await database.migrate(logger: logger)
+            try await execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1", on: database)
+            let error = await #expect(throws: MigrationError.self) { try await database.migrate(logger: logger) }
+            #expect(error?.description.contains("migration 1") == true)
+        }
+    }
+
+    @Test("a database migrated by a newer build is refused", arguments: Backend.allCases)
+    func unknownMigrationDetected(backend: Backend) async throws {
+        try await withHandles(backend) { databases in
+            let database = databases[0]
+            try await database.migrate(logger: logger)
+            try await execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', \(backend == .postgres ? "now()" : "0"))",
+                on: database
+            )
+            await #expect(throws: MigrationError.self) { try await database.migrate(logger: logger) }
+            #expect(await database.isReady() == false)
+        }
+    }
+
+    @Test("both dialects define the same migration versions and names")
+    func dialectsInStep() {
+        #expect(PostgresMigrations.all.map(\.version) == SQLiteMigrations.all.map(\.version))
+        #expect(PostgresMigrations.all.map(\.name) == SQLiteMigrations.all.map(\.name))
     }
 }

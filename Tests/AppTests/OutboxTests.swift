@@ -6,9 +6,9 @@ import Testing
 
 @Suite("Email outbox")
 struct OutboxTests {
-    @Test("the request does not send: the email waits in the outbox until the worker runs")
-    func requestOnlyQueues() async throws {
-        try await TestEnvironment.with { env in
+    @Test("the request does not send: the email waits in the outbox until the worker runs", arguments: Backend.allCases)
+    func requestOnlyQueues(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "queue@example.com", password: "a good passphrase")
                 #expect(env.transport.sent.isEmpty)
@@ -22,9 +22,10 @@ struct OutboxTests {
         }
     }
 
-    @Test("a sent email's bodies, which hold the one-time link, are erased from the outbox")
-    func sentBodiesAreErased() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "a sent email's bodies, which hold the one-time link, are erased from the outbox", arguments: Backend.allCases)
+    func sentBodiesAreErased(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "erase@example.com", password: "a good passphrase")
                 #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE text_body LIKE '%token=%'") == 1)
@@ -36,10 +37,10 @@ struct OutboxTests {
         }
     }
 
-    @Test("a failing transport is retried with growing delays until it succeeds")
-    func retriesUntilDelivered() async throws {
+    @Test("a failing transport is retried with growing delays until it succeeds", arguments: Backend.allCases)
+    func retriesUntilDelivered(backend: Backend) async throws {
         let transport = CapturingEmailTransport(failFirst: 2)
-        try await TestEnvironment.with(transport: transport) { env in
+        try await TestEnvironment.with(backend, transport: transport) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "retry@example.com", password: "a good passphrase")
                 let worker = env.makeWorker(settings: OutboxSettings(maxAttempts: 5, retryBaseDelay: .seconds(60)))
@@ -51,20 +52,16 @@ struct OutboxTests {
                     try await env.count(
                         "SELECT count(*) FROM email_outbox WHERE last_error = 'simulated provider outage'") == 1)
                 // Backoff: not due again for about a minute, so an immediate poll finds nothing.
-                let delay = try await env.count(
-                    "SELECT round(extract(epoch FROM next_attempt_at - now()))::int FROM email_outbox"
-                )
+                let delay = try await env.secondsUntilNextAttempt()
                 #expect((55...60).contains(delay))
                 #expect(try await worker.deliverDueEmails() == 0)
 
-                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                try await env.makeOutboxDue()
                 #expect(try await worker.deliverDueEmails() == 1)
-                let secondDelay = try await env.count(
-                    "SELECT round(extract(epoch FROM next_attempt_at - now()))::int FROM email_outbox"
-                )
+                let secondDelay = try await env.secondsUntilNextAttempt()
                 #expect((115...120).contains(secondDelay))
 
-                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                try await env.makeOutboxDue()
                 #expect(try await worker.deliverDueEmails() == 1)
                 #expect(transport.sent(to: "retry@example.com").count == 1)
                 #expect(
@@ -76,10 +73,12 @@ struct OutboxTests {
         }
     }
 
-    @Test("after the last allowed attempt the email is marked failed, with its reason, and logged")
-    func givesUpAfterMaxAttempts() async throws {
+    @Test(
+        "after the last allowed attempt the email is marked failed, with its reason, and logged",
+        arguments: Backend.allCases)
+    func givesUpAfterMaxAttempts(backend: Backend) async throws {
         let transport = CapturingEmailTransport(failFirst: 100)
-        try await TestEnvironment.with(transport: transport) { env in
+        try await TestEnvironment.with(backend, transport: transport) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "doomed@example.com", password: "a good passphrase")
                 let worker = env.makeWorker(settings: OutboxSettings(maxAttempts: 3, retryBaseDelay: .zero))
@@ -101,9 +100,9 @@ struct OutboxTests {
         }
     }
 
-    @Test("two workers draining one outbox send every email exactly once")
-    func concurrentWorkersDoNotDoubleSend() async throws {
-        try await TestEnvironment.with { env in
+    @Test("two workers draining one outbox send every email exactly once", arguments: Backend.allCases)
+    func concurrentWorkersDoNotDoubleSend(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 for index in 0..<40 {
                     _ = try await client.register(email: "user\(index)@example.com", password: "a good passphrase")
@@ -126,9 +125,9 @@ struct OutboxTests {
         }
     }
 
-    @Test("an email claimed by a worker that died is sent by another after the lease")
-    func expiredLeaseIsReclaimed() async throws {
-        try await TestEnvironment.with { env in
+    @Test("an email claimed by a worker that died is sent by another after the lease", arguments: Backend.allCases)
+    func expiredLeaseIsReclaimed(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "lease@example.com", password: "a good passphrase")
                 let now = Date()
@@ -140,7 +139,7 @@ struct OutboxTests {
                 #expect(claimed.count == 1)
                 try await env.deliverEmails()
                 #expect(env.transport.sent.isEmpty)
-                try await env.client.query("UPDATE email_outbox SET next_attempt_at = now()", logger: env.logger)
+                try await env.makeOutboxDue()
                 try await env.deliverEmails()
                 #expect(env.transport.sent(to: "lease@example.com").count == 1)
                 #expect(try await env.count("SELECT attempts FROM email_outbox") == 2)
@@ -148,14 +147,10 @@ struct OutboxTests {
         }
     }
 
-    @Test("the background worker delivers on its own once the server runs")
-    func backgroundWorkerDelivers() async throws {
-        try await TestEnvironment.with { env in
-            let app = buildApplication(
-                configuration: env.configuration,
-                logger: env.logger,
-                options: BuildOptions(transport: env.transport, runsOutboxWorker: true)
-            )
+    @Test("the background worker delivers on its own once the server runs", arguments: Backend.allCases)
+    func backgroundWorkerDelivers(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            let app = try await env.makeApplication(runsOutboxWorker: true)
             try await app.test(.router) { client in
                 _ = try await client.register(email: "background@example.com", password: "a good passphrase")
                 // Wait for the worker (woken by the commit) without asserting on time.

@@ -6,9 +6,9 @@ import Testing
 
 @Suite("Registration")
 struct RegistrationTests {
-    @Test("a new address gets a pending account, a token and one verification email")
-    func newAddressIsPending() async throws {
-        try await TestEnvironment.with { env in
+    @Test("a new address gets a pending account, a token and one verification email", arguments: Backend.allCases)
+    func newAddressIsPending(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let response = try await client.register(email: "new@example.com", password: "a fine passphrase")
                 #expect(response.status == .accepted)
@@ -31,9 +31,9 @@ struct RegistrationTests {
         }
     }
 
-    @Test("register, follow the emailed link over real HTTP, and the account is active")
-    func fullFlowOverHTTP() async throws {
-        try await TestEnvironment.with { env in
+    @Test("register, follow the emailed link over real HTTP, and the account is active", arguments: Backend.allCases)
+    func fullFlowOverHTTP(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp(.live) { client in
                 let registered = try await client.register(email: "Flow@Example.com", password: "correct horse battery")
                 #expect(registered.status == .accepted)
@@ -52,9 +52,9 @@ struct RegistrationTests {
         }
     }
 
-    @Test("the answer is identical for a new, a pending and an active address")
-    func answerDoesNotRevealAccounts() async throws {
-        try await TestEnvironment.with { env in
+    @Test("the answer is identical for a new, a pending and an active address", arguments: Backend.allCases)
+    func answerDoesNotRevealAccounts(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let new = try await client.register(email: "same@example.com", password: "first passphrase")
                 let pending = try await client.register(email: "same@example.com", password: "second passphrase")
@@ -71,9 +71,9 @@ struct RegistrationTests {
         }
     }
 
-    @Test("addresses are unique regardless of case and surrounding white space")
-    func caseInsensitiveDuplicates() async throws {
-        try await TestEnvironment.with { env in
+    @Test("addresses are unique regardless of case and surrounding white space", arguments: Backend.allCases)
+    func caseInsensitiveDuplicates(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let first = try await client.register(email: "Bob@Example.COM", password: "bob's passphrase")
                 let second = try await client.register(email: "  bob@example.com ", password: "bob's passphrase")
@@ -85,9 +85,11 @@ struct RegistrationTests {
         }
     }
 
-    @Test("an active address gets an 'already registered' email and its account does not change")
-    func activeAddressGetsNotice() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "an active address gets an 'already registered' email and its account does not change",
+        arguments: Backend.allCases)
+    func activeAddressGetsNotice(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "carol@example.com", password: "carol's passphrase")
                 try await env.deliverEmails()
@@ -112,9 +114,11 @@ struct RegistrationTests {
         }
     }
 
-    @Test("20 concurrent registrations of one address: one account, twenty 202s, twenty verification emails")
-    func concurrentDuplicates() async throws {
-        try await TestEnvironment.with { env in
+    @Test(
+        "20 concurrent registrations of one address: one account, twenty 202s, twenty verification emails",
+        arguments: Backend.allCases)
+    func concurrentDuplicates(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp(.live) { client in
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<20 {
@@ -137,22 +141,12 @@ struct RegistrationTests {
         }
     }
 
-    @Test("when a step of the transaction fails, nothing of the registration is kept")
-    func failedTransactionRollsBack() async throws {
-        try await TestEnvironment.with { env in
+    @Test("when a step of the transaction fails, nothing of the registration is kept", arguments: Backend.allCases)
+    func failedTransactionRollsBack(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 // A real database failure at the last statement: the outbox insert.
-                try await env.client.query(
-                    """
-                    CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS
-                    $$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END $$
-                    """,
-                    logger: env.logger
-                )
-                try await env.client.query(
-                    "CREATE TRIGGER refuse_outbox BEFORE INSERT ON email_outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()",
-                    logger: env.logger
-                )
+                try await env.makeOutboxInsertsFail()
                 let response = try await client.register(email: "dave@example.com", password: "dave's passphrase")
                 #expect(response.status == .internalServerError)
                 #expect(response.json["code"] as? String == "internal_error")

@@ -9,11 +9,12 @@ import Testing
 struct ValidationTests {
     /// Sends `body` and expects a 422 naming exactly `violations`, with nothing written.
     private func expectRejected(
+        _ backend: Backend,
         _ body: String,
         violations expected: [String],
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        try await TestEnvironment.with { env in
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let response = try await client.postJSON("/v1/register", body)
                 #expect(response.status == .unprocessableContent, sourceLocation: sourceLocation)
@@ -26,22 +27,28 @@ struct ValidationTests {
         }
     }
 
-    @Test("unknown members are rejected")
-    func unknownField() async throws {
+    @Test("unknown members are rejected", arguments: Backend.allCases)
+    func unknownField(backend: Backend) async throws {
         try await expectRejected(
+            backend,
             #"{"email":"a@example.com","password":"long enough","role":"admin"}"#,
             violations: ["role:unknown_field"]
         )
     }
 
-    @Test("both members are required")
-    func missingFields() async throws {
-        try await expectRejected("{}", violations: ["email:required", "password:required"])
+    @Test("both members are required", arguments: Backend.allCases)
+    func missingFields(backend: Backend) async throws {
+        try await expectRejected(backend, "{}", violations: ["email:required", "password:required"])
     }
 
-    @Test("members must be strings", arguments: [#"5"#, #"true"#, #"null"#, #"["a@example.com"]"#, #"{"a":"b"}"#])
-    func wrongTypes(value: String) async throws {
+    @Test(
+        "members must be strings",
+        arguments: Backend.allCases,
+        [#"5"#, #"true"#, #"null"#, #"["a@example.com"]"#, #"{"a":"b"}"#]
+    )
+    func wrongTypes(backend: Backend, value: String) async throws {
         try await expectRejected(
+            backend,
             #"{"email":\#(value),"password":\#(value)}"#,
             violations: ["email:type", "password:type"]
         )
@@ -49,72 +56,83 @@ struct ValidationTests {
 
     @Test(
         "syntactically invalid addresses are rejected",
-        arguments: [
+        arguments: Backend.allCases,
+        [
             "plainaddress", "@example.com", "user@", "user@localhost", "user@@example.com", "a b@example.com",
             "user@exa mple.com", ".user@example.com", "user.@example.com", "us..er@example.com", "user@-example.com",
             "user@example-.com", "user@example..com", "user@192.168.0.1", "user@[127.0.0.1]", "\"quoted\"@example.com",
             "jöhn@example.com", "user@exämple.com", "user\r\nBcc: victim@example.com", "user@example.com\u{0}", "",
         ]
     )
-    func invalidEmail(email: String) async throws {
+    func invalidEmail(backend: Backend, email: String) async throws {
         let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": "long enough password"])
-        try await expectRejected(String(decoding: body, as: UTF8.self), violations: ["email:invalid_format"])
+        try await expectRejected(backend, String(decoding: body, as: UTF8.self), violations: ["email:invalid_format"])
     }
 
-    @Test("an address over 254 characters is too long")
-    func emailTooLong() async throws {
+    @Test("an address over 254 characters is too long", arguments: Backend.allCases)
+    func emailTooLong(backend: Backend) async throws {
         let local = String(repeating: "a", count: 64)
         let domain = Array(repeating: String(repeating: "b", count: 60), count: 4).joined(separator: ".") + ".com"
         let email = "\(local)@\(domain)"
         #expect(email.utf8.count == 312)
         try await expectRejected(
+            backend,
             #"{"email":"\#(email)","password":"long enough password"}"#,
             violations: ["email:too_long"]
         )
     }
 
-    @Test("a password shorter than 8 characters is rejected, counting characters rather than bytes")
-    func passwordTooShort() async throws {
-        try await expectRejected(#"{"email":"a@example.com","password":"1234567"}"#, violations: ["password:too_short"])
+    @Test(
+        "a password shorter than 8 characters is rejected, counting characters rather than bytes",
+        arguments: Backend.allCases)
+    func passwordTooShort(backend: Backend) async throws {
+        try await expectRejected(
+            backend, #"{"email":"a@example.com","password":"1234567"}"#, violations: ["password:too_short"])
         // Seven emoji are 28 bytes of UTF-8 but only seven characters.
         try await expectRejected(
+            backend,
             #"{"email":"a@example.com","password":"😀😀😀😀😀😀😀"}"#,
             violations: ["password:too_short"]
         )
     }
 
-    @Test("a password longer than 128 characters is rejected")
-    func passwordTooLong() async throws {
+    @Test("a password longer than 128 characters is rejected", arguments: Backend.allCases)
+    func passwordTooLong(backend: Backend) async throws {
         let password = String(repeating: "x", count: 129)
         try await expectRejected(
+            backend,
             #"{"email":"a@example.com","password":"\#(password)"}"#, violations: ["password:too_long"])
     }
 
-    @Test("a password equal to the email address is rejected, whatever its case")
-    func passwordEqualsEmail() async throws {
+    @Test("a password equal to the email address is rejected, whatever its case", arguments: Backend.allCases)
+    func passwordEqualsEmail(backend: Backend) async throws {
         try await expectRejected(
+            backend,
             #"{"email":"Someone@Example.com","password":"someone@example.COM"}"#,
             violations: ["password:equals_email"]
         )
     }
 
-    @Test("a password with control characters is rejected")
-    func passwordWithControlCharacters() async throws {
+    @Test("a password with control characters is rejected", arguments: Backend.allCases)
+    func passwordWithControlCharacters(backend: Backend) async throws {
         try await expectRejected(
+            backend,
             #"{"email":"a@example.com","password":"long enough\u0000password"}"#,
             violations: ["password:control_characters"]
         )
     }
 
-    @Test("boundary lengths are accepted: 8 and 128 characters, 8 multi-byte characters, 254-character address")
-    func boundariesAccepted() async throws {
+    @Test(
+        "boundary lengths are accepted: 8 and 128 characters, 8 multi-byte characters, 254-character address",
+        arguments: Backend.allCases)
+    func boundariesAccepted(backend: Backend) async throws {
         let local = String(repeating: "a", count: 64)
         let domain =
             [String(repeating: "b", count: 63), String(repeating: "c", count: 63), String(repeating: "d", count: 57)]
             .joined(separator: ".") + ".com"
         let longestEmail = "\(local)@\(domain)"
         #expect(longestEmail.utf8.count == 254)
-        try await TestEnvironment.with { env in
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let cases = [
                     ("eight@example.com", "12345678"),
@@ -131,9 +149,9 @@ struct ValidationTests {
         }
     }
 
-    @Test("malformed JSON is a 400 problem")
-    func malformedJSON() async throws {
-        try await TestEnvironment.with { env in
+    @Test("malformed JSON is a 400 problem", arguments: Backend.allCases)
+    func malformedJSON(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 for body in [#"{"email": "#, "not json", #"{"email":"a@example.com","password":"x",}"#, ""] {
                     let response = try await client.postJSON("/v1/register", body)
@@ -154,9 +172,9 @@ struct ValidationTests {
         }
     }
 
-    @Test("a member given twice or nesting too deep is a 400 problem that changes nothing")
-    func hostileJSON() async throws {
-        try await TestEnvironment.with { env in
+    @Test("a member given twice or nesting too deep is a 400 problem that changes nothing", arguments: Backend.allCases)
+    func hostileJSON(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let duplicate = try await client.postJSON(
                     "/v1/register",
@@ -176,15 +194,15 @@ struct ValidationTests {
         }
     }
 
-    @Test("JSON that is not an object is a 422 problem")
-    func notAnObject() async throws {
-        try await expectRejected(#"["a@example.com","password"]"#, violations: [":type"])
-        try await expectRejected(#""a@example.com""#, violations: [":type"])
+    @Test("JSON that is not an object is a 422 problem", arguments: Backend.allCases)
+    func notAnObject(backend: Backend) async throws {
+        try await expectRejected(backend, #"["a@example.com","password"]"#, violations: [":type"])
+        try await expectRejected(backend, #""a@example.com""#, violations: [":type"])
     }
 
-    @Test("a body that is not JSON is a 415 problem")
-    func wrongContentType() async throws {
-        try await TestEnvironment.with { env in
+    @Test("a body that is not JSON is a 415 problem", arguments: Backend.allCases)
+    func wrongContentType(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let body = #"{"email":"a@example.com","password":"long enough"}"#
                 for contentType in [
@@ -204,9 +222,9 @@ struct ValidationTests {
         }
     }
 
-    @Test("a body over 16 KiB is a 413 problem", arguments: [TestingSetup.router, .live])
-    func bodyTooLarge(setup: TestingSetup) async throws {
-        try await TestEnvironment.with { env in
+    @Test("a body over 16 KiB is a 413 problem", arguments: Backend.allCases, [TestingSetup.router, .live])
+    func bodyTooLarge(backend: Backend, setup: TestingSetup) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp(setup) { client in
                 let padding = String(repeating: "x", count: 16 * 1024)
                 let response = try await client.postJSON(
@@ -220,9 +238,9 @@ struct ValidationTests {
         }
     }
 
-    @Test("an unknown route is a 404 problem")
-    func unknownRoute() async throws {
-        try await TestEnvironment.with { env in
+    @Test("an unknown route is a 404 problem", arguments: Backend.allCases)
+    func unknownRoute(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let response = try await client.execute(uri: "/v1/nothing-here", method: .get)
                 #expect(response.status == .notFound)

@@ -6,9 +6,10 @@ import Logging
 /// Nothing else in the application reads the environment: components receive the
 /// typed values they need from here.
 public struct AppConfiguration: Sendable {
+    public var environment: AppEnvironment
     public var host: String
     public var port: Int
-    public var postgres: PostgresSettings
+    public var database: DatabaseSettings
     /// Base of links in emails, without a trailing slash, e.g. `https://accounts.example.com`.
     public var publicBaseURL: String
     public var emailFrom: EmailAddress
@@ -19,9 +20,10 @@ public struct AppConfiguration: Sendable {
     public var outbox: OutboxSettings
 
     public init(
+        environment: AppEnvironment = .development,
         host: String = "127.0.0.1",
         port: Int = 8080,
-        postgres: PostgresSettings,
+        database: DatabaseSettings,
         publicBaseURL: String = "http://localhost:8080",
         emailFrom: EmailAddress,
         emailTransport: EmailTransportKind = .console,
@@ -30,9 +32,10 @@ public struct AppConfiguration: Sendable {
         logLevel: Logger.Level = .info,
         outbox: OutboxSettings = OutboxSettings()
     ) {
+        self.environment = environment
         self.host = host
         self.port = port
-        self.postgres = postgres
+        self.database = database
         self.publicBaseURL = publicBaseURL
         self.emailFrom = emailFrom
         self.emailTransport = emailTransport
@@ -43,17 +46,32 @@ public struct AppConfiguration: Sendable {
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
-    public init(environment: [String: String]) throws(ConfigurationError) {
+    ///
+    /// - Parameter workingDirectory: resolves a relative SQLite path (the process's by default).
+    public init(
+        environment: [String: String],
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws(ConfigurationError) {
         let env = EnvironmentReader(values: environment)
         let port = try env.integer("PORT", default: 8080, range: 1...65535)
+        let appEnvironment = try env.oneOf(
+            "APP_ENV",
+            default: AppEnvironment.development,
+            choices: ["development": .development, "production": .production]
+        )
         let maxConnections = try env.integer("DATABASE_MAX_CONNECTIONS", default: 10, range: 1...500)
-        guard let databaseURL = env.string("DATABASE_URL") else {
+        let databaseURL = env.string("DATABASE_URL")
+        if appEnvironment == .production && databaseURL == nil {
             throw ConfigurationError(
                 variable: "DATABASE_URL",
-                reason: "is required, e.g. postgres://user:password@localhost:5432/registration"
+                reason: "is required when APP_ENV=production (postgres://… or sqlite:PATH)"
             )
         }
-        let postgres = try PostgresSettings(url: databaseURL, maxConnections: maxConnections)
+        let database = try DatabaseSettings(
+            url: databaseURL,
+            maxConnections: maxConnections,
+            workingDirectory: workingDirectory
+        )
         let publicBaseURL = try Self.publicBaseURL(env.string("PUBLIC_BASE_URL", default: "http://localhost:\(port)"))
         let fromRaw = env.string("EMAIL_FROM", default: "no-reply@example.com")
         guard let emailFrom = EmailAddress(fromRaw) else {
@@ -62,6 +80,12 @@ public struct AppConfiguration: Sendable {
         }
         let transport = try env.oneOf(
             "EMAIL_TRANSPORT", default: EmailTransportKind.console, choices: ["console": .console])
+        if appEnvironment == .production && transport == .console {
+            throw ConfigurationError(
+                variable: "EMAIL_TRANSPORT",
+                reason: "console only prints emails and is refused when APP_ENV=production; configure a real transport"
+            )
+        }
         // Bcrypt itself accepts 4...31 and crashes outside it; below 10 is too weak for production
         // but useful in tests, so the bound here is the library's.
         let cost = try env.integer("BCRYPT_COST", default: 12, range: 4...31)
@@ -76,9 +100,10 @@ public struct AppConfiguration: Sendable {
             retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400))
         )
         self.init(
+            environment: appEnvironment,
             host: env.string("HOST", default: "127.0.0.1"),
             port: port,
-            postgres: postgres,
+            database: database,
             publicBaseURL: publicBaseURL,
             emailFrom: emailFrom,
             emailTransport: transport,

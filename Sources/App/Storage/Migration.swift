@@ -19,3 +19,25 @@ public struct Migration: Sendable {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension Migration {
+    /// The migrations of `known` still to apply, in order, given the `applied` versions and
+    /// their checksums. Throws when the history was edited or comes from a newer build.
+    static func pending(known: [Migration], applied: [Int: String]) throws(MigrationError) -> [Migration] {
+        let byVersion = Dictionary(uniqueKeysWithValues: known.map { ($0.version, $0) })
+        if let stranger = applied.keys.sorted().first(where: { byVersion[$0] == nil }) {
+            throw MigrationError.unknown(version: stranger)
+        }
+        var pending: [Migration] = []
+        for migration in known.sorted(by: { $0.version < $1.version }) {
+            guard let checksum = applied[migration.version] else {
+                pending.append(migration)
+                continue
+            }
+            guard checksum == migration.checksum else {
+                throw MigrationError.edited(version: migration.version, name: migration.name)
+            }
+        }
+        return pending
+    }
+}

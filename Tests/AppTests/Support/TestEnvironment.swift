@@ -1,43 +1,47 @@
-import App
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import PostgresNIO
+import SQLiteNIO
 import ServiceLifecycle
 import Testing
 
-/// One test's world: a fresh database, the application built on it, a capturing transport,
-/// the captured log lines, and a direct connection pool for asserting on rows.
+@testable import App
+
+/// One test's world: a fresh database of the chosen backend, the application built on it,
+/// a capturing transport, the captured log lines, and a connection of the test's own for
+/// asserting on rows.
 struct TestEnvironment {
+    let backend: Backend
     let configuration: AppConfiguration
-    let database: PostgresStorage
+    let database: any Database
     let transport: CapturingEmailTransport
     let logs: CapturingLogSink
     let logger: Logger
 
-    var client: PostgresClient { database.client }
-
     /// Builds the environment and runs `body`; the app's own worker is off so tests decide
     /// when email is delivered (`deliverEmails()`).
     static func with<Result>(
+        _ backend: Backend,
         transport: CapturingEmailTransport = CapturingEmailTransport(),
         configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: (TestEnvironment) async throws -> Result
     ) async throws -> Result {
-        try await TestDatabase.withFresh { settings in
+        try await backend.withFreshDatabase { settings in
             let logs = CapturingLogSink()
             let logger = Logger(label: "test") { label in JSONLogHandler(label: label, level: .trace, sink: logs) }
             var configuration = AppConfiguration(
-                postgres: settings,
+                database: settings,
                 publicBaseURL: "https://accounts.example.test",
                 emailFrom: EmailAddress("no-reply@example.test")!,
                 bcryptCost: 4,
                 outbox: OutboxSettings(retryBaseDelay: .zero)
             )
             configure(&configuration)
-            let database = PostgresStorage(settings: settings, logger: logger)
+            let database = try await openDatabase(settings, logger: logger)
             let environment = TestEnvironment(
+                backend: backend,
                 configuration: configuration,
                 database: database,
                 transport: transport,
@@ -45,18 +49,18 @@ struct TestEnvironment {
                 logger: logger
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
+                if let service = database.service { group.addTask { try await service.run() } }
                 defer { group.cancelAll() }
                 return try await body(environment)
             }
         }
     }
 
-    func makeApplication() -> some ApplicationProtocol {
-        buildApplication(
+    func makeApplication(runsOutboxWorker: Bool = false) async throws -> some ApplicationProtocol {
+        try await buildApplication(
             configuration: configuration,
             logger: logger,
-            options: BuildOptions(transport: transport, runsOutboxWorker: false)
+            options: BuildOptions(transport: transport, runsOutboxWorker: runsOutboxWorker)
         )
     }
 
@@ -86,22 +90,159 @@ struct TestEnvironment {
         while try await worker.deliverDueEmails() > 0 {}
     }
 
-    // MARK: Assertions on rows
+    // MARK: Direct SQL, for setting up and asserting on rows
 
+    /// Runs a statement written in the common subset of both dialects.
+    func execute(_ sql: String) async throws {
+        switch database {
+        case let postgres as PostgresStorage:
+            try await postgres.client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        case let sqlite as SQLiteStorage:
+            try await sqlite.withConnection { _ = try await $0.query(sql) }
+        default:
+            Issue.record("unknown database \(type(of: database))")
+        }
+    }
+
+    /// Runs a statement written separately for each dialect.
+    func execute(postgres: String, sqlite: String) async throws {
+        try await execute(backend == .postgres ? postgres : sqlite)
+    }
+
+    /// The first column of the first row, as an integer (e.g. a `count(*)`).
     func count(_ sql: String) async throws -> Int {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+        try await integers(sql).first ?? 0
+    }
+
+    func count(postgres: String, sqlite: String) async throws -> Int {
+        try await count(backend == .postgres ? postgres : sqlite)
+    }
+
+    /// The first column of every row, as integers.
+    func integers(_ sql: String) async throws -> [Int] {
+        switch database {
+        case let postgres as PostgresStorage:
+            var values: [Int] = []
+            for try await value in try await postgres.client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                .decode(Int.self)
+            {
+                values.append(value)
+            }
+            return values
+        case let sqlite as SQLiteStorage:
+            return try await sqlite.withConnection { connection in
+                try await connection.query(sql).map { Int($0.columns.first?.data.integer ?? 0) }
+            }
+        default:
+            Issue.record("unknown database \(type(of: database))")
+            return []
+        }
     }
 
     func account(_ email: String) async throws -> (status: String, passwordHash: String?, verified: Bool)? {
-        let rows = try await client.query(
-            "SELECT status, password_hash, verified_at IS NOT NULL FROM users WHERE email_normalized = \(email.lowercased())",
-            logger: logger
-        )
-        for try await row in rows.decode((String, String?, Bool).self) {
-            return (status: row.0, passwordHash: row.1, verified: row.2)
+        let normalized = email.lowercased()
+        switch database {
+        case let postgres as PostgresStorage:
+            let rows = try await postgres.client.query(
+                "SELECT status, password_hash, verified_at IS NOT NULL FROM users WHERE email_normalized = \(normalized)",
+                logger: logger
+            )
+            for try await row in rows.decode((String, String?, Bool).self) {
+                return (status: row.0, passwordHash: row.1, verified: row.2)
+            }
+            return nil
+        case let sqlite as SQLiteStorage:
+            return try await sqlite.withConnection { connection in
+                let rows = try await connection.query(
+                    "SELECT status, password_hash, verified_at IS NOT NULL AS verified FROM users WHERE email_normalized = ?",
+                    [.text(normalized)]
+                )
+                return rows.first.map { row in
+                    (
+                        status: row.column("status")?.string ?? "",
+                        passwordHash: row.column("password_hash")?.string,
+                        verified: row.column("verified")?.bool ?? false
+                    )
+                }
+            }
+        default:
+            Issue.record("unknown database \(type(of: database))")
+            return nil
         }
-        return nil
+    }
+
+    /// The SHA-256 hashes stored for verification tokens.
+    func verificationTokenHashes() async throws -> [Data] {
+        switch database {
+        case let postgres as PostgresStorage:
+            var hashes: [Data] = []
+            for try await hash in try await postgres.client.query(
+                "SELECT token_hash FROM verification_tokens", logger: logger
+            )
+            .decode(Data.self) {
+                hashes.append(hash)
+            }
+            return hashes
+        case let sqlite as SQLiteStorage:
+            return try await sqlite.withConnection { connection in
+                try await connection.query("SELECT token_hash FROM verification_tokens").compactMap { row in
+                    row.column("token_hash")?.blob.map { Data(buffer: $0) }
+                }
+            }
+        default:
+            return []
+        }
+    }
+
+    func expireVerificationTokens() async throws {
+        try await execute(
+            postgres: "UPDATE verification_tokens SET expires_at = now() - interval '1 second'",
+            sqlite: "UPDATE verification_tokens SET expires_at = unixepoch('subsec') - 1"
+        )
+    }
+
+    /// Whole seconds between creation and expiry of each verification token.
+    func verificationTokenLifetimes() async throws -> [Int] {
+        try await integers(
+            backend == .postgres
+                ? "SELECT round(extract(epoch FROM expires_at - created_at))::int FROM verification_tokens"
+                : "SELECT CAST(round(expires_at - created_at) AS INTEGER) FROM verification_tokens"
+        )
+    }
+
+    /// Makes every pending outbox email due now (as if its backoff or lease had run out).
+    func makeOutboxDue() async throws {
+        try await execute(
+            postgres: "UPDATE email_outbox SET next_attempt_at = now()",
+            sqlite: "UPDATE email_outbox SET next_attempt_at = unixepoch('subsec')"
+        )
+    }
+
+    /// Seconds until the (single) outbox email is due again.
+    func secondsUntilNextAttempt() async throws -> Int {
+        try await count(
+            postgres: "SELECT round(extract(epoch FROM next_attempt_at - now()))::int FROM email_outbox",
+            sqlite: "SELECT CAST(round(next_attempt_at - unixepoch('subsec')) AS INTEGER) FROM email_outbox"
+        )
+    }
+
+    /// Makes the database refuse every insert into the outbox, as a real failure would.
+    func makeOutboxInsertsFail() async throws {
+        switch backend {
+        case .postgres:
+            try await execute(
+                """
+                CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END $$
+                """
+            )
+            try await execute(
+                "CREATE TRIGGER refuse_outbox BEFORE INSERT ON email_outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()"
+            )
+        case .sqlite:
+            try await execute(
+                "CREATE TRIGGER refuse_outbox BEFORE INSERT ON email_outbox BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END"
+            )
+        }
     }
 }

@@ -42,17 +42,7 @@ struct PostgresMigrator: Sendable {
         for try await (version, checksum) in rows.decode((Int, String).self) {
             applied[version] = checksum
         }
-        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
-        if let stranger = applied.keys.sorted().first(where: { known[$0] == nil }) {
-            throw MigrationError.unknown(version: stranger)
-        }
-        for migration in migrations.sorted(by: { $0.version < $1.version }) {
-            if let checksum = applied[migration.version] {
-                guard checksum == migration.checksum else {
-                    throw MigrationError.edited(version: migration.version, name: migration.name)
-                }
-                continue
-            }
+        for migration in try Migration.pending(known: migrations, applied: applied) {
             try await connection.withTransaction(logger: logger) { connection in
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)

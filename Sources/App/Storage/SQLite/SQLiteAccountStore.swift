@@ -1,0 +1,12 @@
+/// `AccountStore` on the SQLite file.
+struct SQLiteAccountStore: AccountStore {
+    let storage: SQLiteStorage
+
+    func withTransaction<Result: Sendable>(
+        _ body: (any AccountTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await storage.withTransaction { connection in
+            try await body(SQLiteAccountTransaction(connection: connection))
+        }
+    }
+}

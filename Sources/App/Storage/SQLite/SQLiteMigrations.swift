@@ -1,0 +1,61 @@
+/// The SQLite schema, in order: the same tables and rules as `PostgresMigrations`, in
+/// SQLite's dialect. Times are Unix seconds (REAL), ids lower-case UUID text. Append new
+/// versions; never edit an applied one.
+enum SQLiteMigrations {
+    static let all: [Migration] = [
+        Migration(
+            version: 1,
+            name: "accounts_tokens_outbox",
+            statements: [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    email_normalized TEXT NOT NULL,
+                    password_hash TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'active')),
+                    role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    verified_at REAL,
+                    CONSTRAINT users_email_normalized_key UNIQUE (email_normalized),
+                    CONSTRAINT users_active_is_verified
+                        CHECK (status = 'pending' OR (password_hash IS NOT NULL AND verified_at IS NOT NULL))
+                ) STRICT
+                """,
+                """
+                CREATE TABLE verification_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    password_hash TEXT,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    used_at REAL,
+                    CONSTRAINT verification_tokens_unused_has_password
+                        CHECK (used_at IS NOT NULL OR password_hash IS NOT NULL)
+                ) STRICT
+                """,
+                "CREATE INDEX verification_tokens_user_id_idx ON verification_tokens (user_id)",
+                """
+                CREATE TABLE email_outbox (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    text_body TEXT,
+                    html_body TEXT,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT,
+                    request_id TEXT,
+                    created_at REAL NOT NULL,
+                    sent_at REAL,
+                    failed_at REAL
+                ) STRICT
+                """,
+                "CREATE INDEX email_outbox_due_idx ON email_outbox (next_attempt_at) WHERE status = 'pending'",
+            ]
+        )
+    ]
+}

@@ -1,0 +1,90 @@
+import Foundation
+import SQLiteNIO
+
+/// `OutboxStore` on the SQLite file.
+///
+/// Claiming is one `UPDATE … RETURNING` inside a write transaction, so even several
+/// processes on one file never claim the same email while its lease runs.
+struct SQLiteOutboxStore: OutboxStore {
+    let storage: SQLiteStorage
+
+    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail] {
+        let rows = try await storage.withTransaction { connection in
+            try await connection.query(
+                """
+                UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = ?
+                WHERE id IN (
+                    SELECT id FROM email_outbox
+                    WHERE status = 'pending' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at
+                    LIMIT ?
+                )
+                RETURNING id, kind, recipient, subject, coalesce(text_body, '') AS text_body,
+                          coalesce(html_body, '') AS html_body, created_at, request_id, attempts
+                """,
+                [SQLiteData(leaseUntil), SQLiteData(now), .integer(limit)]
+            )
+        }
+        return try rows.map { row in
+            ClaimedEmail(
+                email: OutboxEmail(
+                    id: try row.uuid("id"),
+                    kind: try row.string("kind"),
+                    recipient: try row.string("recipient"),
+                    subject: try row.string("subject"),
+                    textBody: try row.string("text_body"),
+                    htmlBody: try row.string("html_body"),
+                    createdAt: try row.date("created_at"),
+                    requestID: row.column("request_id")?.string
+                ),
+                attempt: try row.int("attempts")
+            )
+        }
+        .sorted { $0.email.createdAt < $1.email.createdAt }
+    }
+
+    func markSent(id: UUID, at date: Date) async throws {
+        try await execute(
+            """
+            UPDATE email_outbox
+            SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, last_error = NULL
+            WHERE id = ?
+            """,
+            [SQLiteData(date), SQLiteData(id)]
+        )
+    }
+
+    func scheduleRetry(id: UUID, at date: Date, error: String) async throws {
+        try await execute(
+            "UPDATE email_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+            [SQLiteData(date), .text(error), SQLiteData(id)]
+        )
+    }
+
+    func markFailed(id: UUID, at date: Date, error: String) async throws {
+        try await execute(
+            """
+            UPDATE email_outbox
+            SET status = 'failed', failed_at = ?, last_error = ?, text_body = NULL, html_body = NULL
+            WHERE id = ? AND status = 'pending'
+            """,
+            [SQLiteData(date), .text(error), SQLiteData(id)]
+        )
+    }
+
+    func releaseClaim(id: UUID, now: Date) async throws {
+        try await execute(
+            """
+            UPDATE email_outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0)
+            WHERE id = ? AND status = 'pending'
+            """,
+            [SQLiteData(now), SQLiteData(id)]
+        )
+    }
+
+    private func execute(_ sql: String, _ binds: [SQLiteData]) async throws {
+        try await storage.withConnection { connection in
+            _ = try await connection.query(sql, binds)
+        }
+    }
+}
