@@ -39,7 +39,7 @@ struct PersistenceTests {
         }
     }
 
-    @Test("the database file and its folder are created on first start")
+    @Test("the database file and its folder are created on first start, readable by its owner only")
     func createsFileAndFolder() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nested-\(UUID().uuidString)/deeper")
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
@@ -47,6 +47,8 @@ struct PersistenceTests {
         let storage = try await SQLiteStorage.open(path: path, logger: Logger(label: "persistence-test"))
         try await storage.migrate(logger: Logger(label: "persistence-test"))
         #expect(FileManager.default.fileExists(atPath: path))
+        let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
         await storage.close()
     }
 

@@ -31,6 +31,11 @@ public final class SQLiteStorage: Database {
         } catch {
             throw StartupError(description: "DATABASE_URL: cannot create the folder \(folder) for the SQLite database")
         }
+        // Only the service's user may read the file: it holds password hashes. SQLite gives
+        // its -wal and -shm files the same permissions.
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         // A thread of its own: SQLite calls block (up to the busy timeout while another process
         // writes), and must neither wait behind password hashing on the shared pool nor starve it.
         let threadPool = NIOThreadPool(numberOfThreads: 1)
