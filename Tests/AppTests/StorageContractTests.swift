@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import App
+
+/// The behaviour every `Database` implementation must have, run against each of them, so the
+/// PostgreSQL and SQLite stores cannot drift apart.
+@Suite("Storage contract")
+struct StorageContractTests {
+    private struct Rollback: Error {}
+
+    /// A migrated, empty database of `backend` and a test environment for row assertions.
+    private func withStore(_ backend: Backend, _ body: (TestEnvironment) async throws -> Void) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.database.migrate(logger: env.logger)
+            try await body(env)
+        }
+    }
+
+    private func newAccount(_ email: String) -> NewAccount {
+        NewAccount(id: UUID(), email: EmailAddress(email)!, createdAt: Date())
+    }
+
+    private func token(
+        for accountID: UUID, password: String = "hash", expiresIn seconds: TimeInterval = 3600
+    )
+        -> (OpaqueToken, NewVerificationToken)
+    {
+        let token = OpaqueToken.generate()
+        let now = Date()
+        return (
+            token,
+            NewVerificationToken(
+                tokenHash: token.hash,
+                accountID: accountID,
+                passwordHash: password,
+                createdAt: now,
+                expiresAt: now.addingTimeInterval(seconds)
+            )
+        )
+    }
+
+    private func email(_ recipient: String, dueIn seconds: TimeInterval = 0) -> OutboxEmail {
+        OutboxEmail(
+            id: UUID(),
+            kind: "verification",
+            recipient: recipient,
+            subject: "Subject",
+            textBody: "text with token=secret",
+            htmlBody: "<p>html</p>",
+            createdAt: Date().addingTimeInterval(seconds),
+            requestID: "request-1"
+        )
+    }
+
+    @Test(
+        "claiming an address creates it once; the same address in any case returns the owner",
+        arguments: Backend.allCases)
+    func claimAddress(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let first = newAccount("Owner@Example.com")
+            let created = try await env.database.accounts.withTransaction { try await $0.claimAddress(first) }
+            #expect(created == AccountClaim(id: first.id, status: .pending, created: true))
+            let again = try await env.database.accounts.withTransaction {
+                try await $0.claimAddress(newAccount("owner@EXAMPLE.com"))
+            }
+            #expect(again == AccountClaim(id: first.id, status: .pending, created: false))
+            #expect(try await env.count("SELECT count(*) FROM users") == 1)
+        }
+    }
+
+    @Test("a transaction that throws leaves nothing behind", arguments: Backend.allCases)
+    func rollback(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            await #expect(throws: Rollback.self) {
+                try await env.database.accounts.withTransaction { transaction in
+                    let claim = try await transaction.claimAddress(newAccount("gone@example.com"))
+                    try await transaction.insertVerificationToken(token(for: claim.id).1)
+                    try await transaction.enqueueEmail(email("gone@example.com"))
+                    throw Rollback()
+                }
+            }
+            for table in ["users", "verification_tokens", "email_outbox"] {
+                let rows = try await env.count("SELECT count(*) FROM \(table)")
+                #expect(rows == 0, "\(table)")
+            }
+        }
+    }
+
+    @Test(
+        "a token is found by its hash with its account's state, and activation retires the others",
+        arguments: Backend.allCases)
+    func verificationTokens(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let accounts = env.database.accounts
+            let (kept, keptRow, other) = try await accounts.withTransaction { transaction in
+                let claim = try await transaction.claimAddress(newAccount("tokens@example.com"))
+                let (kept, keptRow) = token(for: claim.id, password: "kept-hash")
+                let (other, otherRow) = token(for: claim.id, password: "other-hash")
+                try await transaction.insertVerificationToken(keptRow)
+                try await transaction.insertVerificationToken(otherRow)
+                return (kept, keptRow, other)
+            }
+            let unknown = try await accounts.withTransaction {
+                try await $0.lockVerificationToken(hash: OpaqueToken.generate().hash)
+            }
+            #expect(unknown == nil)
+            let record = try #require(
+                try await accounts.withTransaction { try await $0.lockVerificationToken(hash: kept.hash) })
+            #expect(record.accountID == keptRow.accountID)
+            #expect(record.accountStatus == .pending)
+            #expect(record.passwordHash == "kept-hash")
+            #expect(record.usedAt == nil)
+            #expect(abs(record.expiresAt.timeIntervalSince(keptRow.expiresAt)) < 0.001)
+
+            let now = Date()
+            try await accounts.withTransaction {
+                try await $0.activateAccount(
+                    id: record.accountID, passwordHash: "kept-hash", usingToken: kept.hash, at: now)
+            }
+            let used = try #require(
+                try await accounts.withTransaction { try await $0.lockVerificationToken(hash: kept.hash) })
+            #expect(used.accountStatus == .active)
+            #expect(used.passwordHash == nil)
+            #expect(used.usedAt != nil)
+            #expect(try await accounts.withTransaction { try await $0.lockVerificationToken(hash: other.hash) } == nil)
+            let account = try #require(try await env.account("tokens@example.com"))
+            #expect(account.status == "active")
+            #expect(account.passwordHash == "kept-hash")
+            #expect(account.verified)
+        }
+    }
+
+    @Test(
+        "the outbox hands out due emails once per lease, oldest first, and records outcomes",
+        arguments: Backend.allCases)
+    func outboxLifecycle(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let outbox = env.database.outbox
+            let older = email("older@example.com", dueIn: -10)
+            let newer = email("newer@example.com", dueIn: -5)
+            let future = email("future@example.com", dueIn: 3600)
+            try await env.database.accounts.withTransaction { transaction in
+                for item in [newer, older, future] { try await transaction.enqueueEmail(item) }
+            }
+            let now = Date()
+            let claimed = try await outbox.claimDueEmails(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60))
+            #expect(claimed.map(\.email.recipient) == ["older@example.com", "newer@example.com"])
+            #expect(claimed.map(\.attempt) == [1, 1])
+            #expect(claimed.first?.email.textBody == "text with token=secret")
+            #expect(claimed.first?.email.requestID == "request-1")
+            #expect(
+                try await outbox.claimDueEmails(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60)).isEmpty)
+
+            try await outbox.markSent(id: older.id, at: now)
+            try await outbox.scheduleRetry(id: newer.id, at: now, error: "provider said no")
+            let retried = try await outbox.claimDueEmails(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60))
+            #expect(retried.map(\.email.id) == [newer.id])
+            #expect(retried.first?.attempt == 2)
+            try await outbox.markFailed(id: newer.id, at: now, error: "gave up")
+
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM email_outbox WHERE status = 'sent' AND text_body IS NULL AND html_body IS NULL"
+                ) == 1)
+            #expect(
+                try await env.count(
+                    "SELECT count(*) FROM email_outbox WHERE status = 'failed' AND last_error = 'gave up' AND text_body IS NULL"
+                ) == 1)
+            #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'pending'") == 1)
+        }
+    }
+
+    @Test("a released claim is due again at once and its attempt is not counted", arguments: Backend.allCases)
+    func releaseClaim(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let outbox = env.database.outbox
+            let item = email("released@example.com")
+            try await env.database.accounts.withTransaction { try await $0.enqueueEmail(item) }
+            let now = Date()
+            _ = try await outbox.claimDueEmails(now: now, limit: 1, leaseUntil: now.addingTimeInterval(600))
+            try await outbox.releaseClaim(id: item.id, now: now)
+            let again = try await outbox.claimDueEmails(now: now, limit: 1, leaseUntil: now.addingTimeInterval(600))
+            #expect(again.map(\.attempt) == [1])
+        }
+    }
+}
