@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -36,16 +37,37 @@ public func buildApplication(
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(AccessLogMiddleware())
     router.middlewares.add(ProblemMiddleware())
+    let links = Links(baseURL: configuration.publicBaseURL, passwordResetURL: configuration.accounts.passwordResetURL)
     let registration = RegistrationService(
         store: database.accounts,
         hasher: hasher,
         tokenTTL: configuration.verificationTokenTTL,
-        links: Links(baseURL: configuration.publicBaseURL),
-        signal: signal
+        links: links,
+        signal: signal,
+        resendCooldown: configuration.accounts.emailCooldown
     )
+    let tokens = try await AccessTokens.make(settings: configuration.auth, logger: logger)
+    let sessions = try await SessionService(
+        store: database.accounts,
+        hasher: hasher,
+        tokens: tokens,
+        refreshTokenTTL: configuration.auth.refreshTokenTTL
+    )
+    let resets = PasswordResetService(
+        store: database.accounts,
+        hasher: hasher,
+        policy: policy,
+        links: links,
+        signal: signal,
+        settings: configuration.accounts
+    )
+    let verification = VerificationService(store: database.accounts)
     router.addRoutes(RegistrationController(service: registration, policy: policy).endpoints, atPath: "/v1")
-    router.addRoutes(
-        VerificationController(service: VerificationService(store: database.accounts)).endpoints, atPath: "/v1")
+    router.addRoutes(VerificationController(service: verification, registration: registration).endpoints, atPath: "/v1")
+    router.addRoutes(SessionController(sessions: sessions).endpoints, atPath: "/v1")
+    router.addRoutes(PasswordResetController(service: resets).endpoints, atPath: "/v1")
+    router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
+    router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
 
     var services: [any Service] = []
@@ -115,11 +137,40 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// Applies pending migrations and returns; for `registration-server migrate`.
 public func migrateDatabase(configuration: AppConfiguration, logger: Logger) async throws {
+    try await withMigratedDatabase(configuration: configuration, logger: logger) { _ in }
+}
+
+/// Gives `role` to the account with `email`; false when there is no such account.
+/// For `registration-server users grant-role`: the first admin is made from the command line,
+/// never through an HTTP backdoor.
+public func grantRole(
+    _ role: Role, to email: EmailAddress, configuration: AppConfiguration, logger: Logger
+)
+    async throws -> Bool
+{
+    try await withMigratedDatabase(configuration: configuration, logger: logger) { database in
+        let granted = try await database.accounts.withTransaction {
+            try await $0.setRole(normalizedEmail: email.normalized, role: role, at: Date())
+        }
+        if granted {
+            logger.notice("role granted", metadata: ["event": "user.role_granted", "role": "\(role.rawValue)"])
+        }
+        return granted
+    }
+}
+
+/// Opens the database, runs its own service (the pool, or the SQLite closer) and the
+/// migrations, then `body`; for the command-line tasks that run without the server.
+private func withMigratedDatabase<Result: Sendable>(
+    configuration: AppConfiguration,
+    logger: Logger,
+    _ body: @Sendable (any Database) async throws -> Result
+) async throws -> Result {
     let database = try await openDatabase(configuration.database, logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        // The database's own service (the pool, or the SQLite closer) runs only while migrating.
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         if let service = database.service { group.addTask { try await service.run() } }
         defer { group.cancelAll() }
         try await migrate(database, within: databaseStartupTimeout, settings: configuration.database, logger: logger)
+        return try await body(database)
     }
 }

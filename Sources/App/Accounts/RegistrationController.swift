@@ -12,12 +12,6 @@ struct RegistrationController {
         return routes
     }
 
-    /// The same body for a new, a pending and an active address: the answer reveals nothing.
-    struct Accepted: ResponseEncodable {
-        let status = "accepted"
-        let message = "Check your inbox: we have sent an email with the next step."
-    }
-
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
         let object = try await JSONRequestBody.object(from: request, context: context)
         let input = try RegistrationInput(json: object, policy: policy)

@@ -13,14 +13,23 @@ public struct RegistrationService: Sendable {
     let tokenTTL: Duration
     let links: Links
     let signal: OutboxSignal
+    /// At most one resent link per address within this time.
+    let resendCooldown: Duration
 
-    public init(store: any AccountStore, hasher: PasswordHasher, tokenTTL: Duration, links: Links, signal: OutboxSignal)
-    {
+    public init(
+        store: any AccountStore,
+        hasher: PasswordHasher,
+        tokenTTL: Duration,
+        links: Links,
+        signal: OutboxSignal,
+        resendCooldown: Duration = .seconds(60)
+    ) {
         self.store = store
         self.hasher = hasher
         self.tokenTTL = tokenTTL
         self.links = links
         self.signal = signal
+        self.resendCooldown = resendCooldown
     }
 
     /// Registers `email` with `password`, both already validated.
@@ -49,16 +58,7 @@ public struct RegistrationService: Sendable {
                 content = EmailTemplates.alreadyRegistered()
             }
             try await transaction.enqueueEmail(
-                OutboxEmail(
-                    id: UUID(),
-                    kind: content.kind,
-                    recipient: input.email.value,
-                    subject: content.subject,
-                    textBody: content.text,
-                    htmlBody: content.html,
-                    createdAt: now,
-                    requestID: requestID
-                )
+                OutboxEmail(content, to: input.email.value, at: now, requestID: requestID)
             )
             return claim
         }
@@ -70,5 +70,35 @@ public struct RegistrationService: Sendable {
         case (false, .active): event = "user.registration_existing"
         }
         logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)"])
+    }
+
+    /// Sends a new verification link to a pending address and invalidates the earlier ones;
+    /// does nothing (silently) for unknown and active addresses and within the cooldown.
+    /// The new link carries the password of the latest registration.
+    public func resendVerification(to email: EmailAddress, requestID: String?, logger: Logger) async throws {
+        let now = Date()
+        let token = OpaqueToken.generate()
+        let outcome: String = try await store.withTransaction { transaction in
+            guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
+                account.status == .pending,
+                let latest = try await transaction.latestVerificationToken(accountID: account.id)
+            else { return "not_pending" }
+            guard now.timeIntervalSince(latest.createdAt) >= resendCooldown.timeInterval else { return "cooldown" }
+            try await transaction.deleteUnusedVerificationTokens(accountID: account.id)
+            try await transaction.insertVerificationToken(
+                NewVerificationToken(
+                    tokenHash: token.hash,
+                    accountID: account.id,
+                    passwordHash: latest.passwordHash,
+                    createdAt: now,
+                    expiresAt: now.addingTimeInterval(tokenTTL.timeInterval)
+                )
+            )
+            let content = EmailTemplates.verification(link: links.verification(token), validFor: tokenTTL)
+            try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
+            return "sent"
+        }
+        if outcome == "sent" { signal.notify() }
+        logger.info("verification resend", metadata: ["event": "user.verification_resend", "outcome": "\(outcome)"])
     }
 }

@@ -7,11 +7,21 @@ import Logging
 /// are problem+json for API clients and an HTML page with the same status for browsers.
 struct VerificationController {
     let service: VerificationService
+    let registration: RegistrationService
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("verify", use: verify)
+        routes.post("verify/resend", use: resend)
         return routes
+    }
+
+    /// `POST /v1/verify/resend {"email"}`: 202 whatever the address, like registration.
+    @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let object = try await JSONRequestBody.object(from: request, context: context)
+        let email = try StringFields.email(object)
+        try await registration.resendVerification(to: email, requestID: context.requestID, logger: context.logger)
+        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
     }
 
     struct Verified: ResponseEncodable {

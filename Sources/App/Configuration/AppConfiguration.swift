@@ -18,6 +18,8 @@ public struct AppConfiguration: Sendable {
     public var verificationTokenTTL: Duration
     public var logLevel: Logger.Level
     public var outbox: OutboxSettings
+    public var auth: AuthSettings
+    public var accounts: AccountSettings
 
     public init(
         environment: AppEnvironment = .development,
@@ -30,7 +32,9 @@ public struct AppConfiguration: Sendable {
         bcryptCost: Int = 12,
         verificationTokenTTL: Duration = .seconds(3600),
         logLevel: Logger.Level = .info,
-        outbox: OutboxSettings = OutboxSettings()
+        outbox: OutboxSettings = OutboxSettings(),
+        auth: AuthSettings? = nil,
+        accounts: AccountSettings = AccountSettings()
     ) {
         self.environment = environment
         self.host = host
@@ -43,6 +47,8 @@ public struct AppConfiguration: Sendable {
         self.verificationTokenTTL = verificationTokenTTL
         self.logLevel = logLevel
         self.outbox = outbox
+        self.auth = auth ?? AuthSettings(issuer: publicBaseURL, audience: publicBaseURL)
+        self.accounts = accounts
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
@@ -99,6 +105,22 @@ public struct AppConfiguration: Sendable {
             maxAttempts: try env.integer("OUTBOX_MAX_ATTEMPTS", default: 8, range: 1...100),
             retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400))
         )
+        let auth = try AuthSettings.read(env, environment: appEnvironment, publicBaseURL: publicBaseURL)
+        var resetURL: String?
+        if let raw = env.string("PASSWORD_RESET_URL") {
+            do {
+                resetURL = try Self.absoluteURL(raw)
+            } catch {
+                throw ConfigurationError(
+                    variable: "PASSWORD_RESET_URL", reason: "must be an absolute http(s) URL, got \"\(raw)\"")
+            }
+        }
+        let accounts = AccountSettings(
+            emailCooldown: .seconds(try env.integer("EMAIL_COOLDOWN", default: 60, range: 0...86400)),
+            passwordResetTokenTTL: .seconds(
+                try env.integer("PASSWORD_RESET_TOKEN_TTL", default: 1800, range: 300...86400)),
+            passwordResetURL: resetURL
+        )
         self.init(
             environment: appEnvironment,
             host: env.string("HOST", default: "127.0.0.1"),
@@ -110,8 +132,21 @@ public struct AppConfiguration: Sendable {
             bcryptCost: cost,
             verificationTokenTTL: .seconds(ttl),
             logLevel: logLevel,
-            outbox: outbox
+            outbox: outbox,
+            auth: auth,
+            accounts: accounts
         )
+    }
+
+    /// An absolute http(s) URL without fragment (a query is allowed).
+    static func absoluteURL(_ raw: String) throws(ConfigurationError) -> String {
+        guard let components = URLComponents(string: raw),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty, components.fragment == nil
+        else {
+            throw ConfigurationError(variable: "", reason: "")
+        }
+        return raw
     }
 
     /// Checks that links built from the base URL will be absolute http(s) URLs.

@@ -10,6 +10,8 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String
     /// The TCP peer; the client address when no proxy is in front.
     public let remoteAddress: SocketAddress?
+    /// Set by `AuthenticationMiddleware` on protected routes.
+    public var identity: Identity?
 
     /// JSON bodies are small; anything larger is refused with 413 before it is parsed.
     public static let maxBodySize = 16 * 1024

@@ -16,6 +16,11 @@ enum HTMLPages {
     }
 
     static func response(status: HTTPResponse.Status, title: String, message: String) -> Response {
+        response(status: status, title: title, bodyHTML: "<p>\(EmailTemplates.escape(message))</p>")
+    }
+
+    /// A page around `bodyHTML`, which the caller has escaped.
+    static func response(status: HTTPResponse.Status, title: String, bodyHTML: String) -> Response {
         let html = """
             <!DOCTYPE html>
             <html lang="en">
@@ -28,9 +33,12 @@ enum HTMLPages {
             main { max-width: 32rem; margin: 12vh auto; background: #fff; border-radius: 12px; padding: 2rem 2.5rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
             h1 { font-size: 1.4rem; margin-top: 0; }
             p { line-height: 1.5; }
+            label { display: block; margin: 1rem 0 .3rem; }
+            input[type=password] { width: 100%; box-sizing: border-box; padding: .6rem; font-size: 1rem; border: 1px solid #c7c7cc; border-radius: 8px; }
+            button { margin-top: 1.2rem; padding: .6rem 1.2rem; font-size: 1rem; border: 0; border-radius: 8px; background: #0071e3; color: #fff; }
             </style>
             </head>
-            <body><main><h1>\(EmailTemplates.escape(title))</h1><p>\(EmailTemplates.escape(message))</p></main></body>
+            <body><main><h1>\(EmailTemplates.escape(title))</h1>\(bodyHTML)</main></body>
             </html>
             """
         return Response(

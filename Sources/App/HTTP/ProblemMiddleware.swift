@@ -36,6 +36,10 @@ struct ProblemMiddleware: RouterMiddleware {
             return problem(for: error)
         case let error as VerificationError:
             return problem(for: error)
+        case let error as AuthError:
+            return problem(for: error)
+        case let error as PasswordResetError:
+            return problem(for: error)
         case let error as HTTPError:
             return problem(forStatus: error.status)
         default:
@@ -109,6 +113,62 @@ struct ProblemMiddleware: RouterMiddleware {
         }
     }
 
+    static func problem(for error: AuthError) -> Problem {
+        switch error {
+        case .invalidCredentials:
+            return Problem(
+                status: .unauthorized,
+                code: "invalid_credentials",
+                title: "Invalid credentials",
+                detail: "The email address or the password is wrong."
+            )
+        case .emailNotVerified:
+            return Problem(
+                status: .forbidden,
+                code: "email_not_verified",
+                title: "Email address not verified",
+                detail: "Confirm your email address with the link we sent you, or ask for a new link."
+            )
+        case .invalidRefreshToken:
+            return Problem(
+                status: .unauthorized,
+                code: "invalid_grant",
+                title: "Invalid refresh token",
+                detail: "The refresh token is invalid, expired or revoked. Log in again."
+            )
+        }
+    }
+
+    static func problem(for error: PasswordResetError) -> Problem {
+        switch error.kind {
+        case .invalid:
+            return Problem(
+                status: .badRequest,
+                code: "invalid_token",
+                title: "Invalid reset link",
+                detail: "This password reset link is not valid. Ask for a new one."
+            )
+        case .used:
+            return Problem(
+                status: .gone,
+                code: "used_token",
+                title: "Reset link already used",
+                detail: "This password reset link was already used. Ask for a new one if you need to."
+            )
+        case .expired:
+            return Problem(
+                status: .gone,
+                code: "expired_token",
+                title: "Reset link expired",
+                detail: "This password reset link has expired. Ask for a new one."
+            )
+        case .invalidPassword(let violations):
+            return .validation(violations)
+        case .unavailable:
+            return .internalError
+        }
+    }
+
     static func problem(forStatus status: HTTPResponse.Status) -> Problem {
         switch status {
         case .notFound:
@@ -135,6 +195,9 @@ struct ProblemMiddleware: RouterMiddleware {
 
     private static func underlying(_ error: any Error) -> any Error {
         if let error = error as? VerificationError, case .unavailable(let underlying) = error.kind { return underlying }
+        if let error = error as? PasswordResetError, case .unavailable(let underlying) = error.kind {
+            return underlying
+        }
         return error
     }
 }

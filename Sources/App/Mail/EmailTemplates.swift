@@ -49,6 +49,51 @@ public enum EmailTemplates {
         return EmailContent(kind: "already_registered", subject: "You already have an account", text: text, html: html)
     }
 
+    /// Carries a password reset link to the owner of an active account.
+    public static func passwordReset(link: String, validFor ttl: Duration) -> EmailContent {
+        let validity = describe(ttl)
+        let text = """
+            Someone (hopefully you) asked to reset the password of your account.
+
+            Choose a new password by opening this link:
+
+            \(link)
+
+            The link is valid for \(validity) and can be used once.
+            If you did not ask for this, ignore this email: your password stays as it is.
+            """
+        let html = page(
+            title: "Reset your password",
+            body: """
+                <p>Someone (hopefully you) asked to reset the password of your account.</p>
+                <p><a href="\(escape(link))">Choose a new password</a></p>
+                <p>Or copy this link into your browser:<br>\(escape(link))</p>
+                <p>The link is valid for \(escape(validity)) and can be used once.
+                If you did not ask for this, ignore this email: your password stays as it is.</p>
+                """
+        )
+        return EmailContent(kind: "password_reset", subject: "Reset your password", text: text, html: html)
+    }
+
+    /// Confirms a password change, so the owner notices one they did not make.
+    public static func passwordChanged() -> EmailContent {
+        let text = """
+            The password of your account was just changed, and every session was signed out.
+
+            If this was you, there is nothing to do.
+            If it was not you, reset your password now and check the security of your email account.
+            """
+        let html = page(
+            title: "Your password was changed",
+            body: """
+                <p>The password of your account was just changed, and every session was signed out.</p>
+                <p>If this was you, there is nothing to do.</p>
+                <p>If it was not you, reset your password now and check the security of your email account.</p>
+                """
+        )
+        return EmailContent(kind: "password_changed", subject: "Your password was changed", text: text, html: html)
+    }
+
     static func page(title: String, body: String) -> String {
         """
         <!DOCTYPE html>

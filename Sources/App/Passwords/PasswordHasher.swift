@@ -40,6 +40,14 @@ public struct PasswordHasher: Sendable {
         return try await threadPool.runIfActive { Bcrypt.verify(input, hash: digest) }
     }
 
+    /// Whether a stored hash was made with another cost (or scheme) than the configured one.
+    public func needsRehash(_ storedHash: String) -> Bool {
+        // "bcrypt-sha256$$2b$12$…": the cost is the two digits after the bcrypt version.
+        let parts = storedHash.dropFirst(Self.schemePrefix.count).split(separator: "$")
+        guard storedHash.hasPrefix(Self.schemePrefix), parts.count >= 2, let cost = Int(parts[1]) else { return true }
+        return cost != self.cost
+    }
+
     static func normalize(_ password: String) -> String {
         password.precomposedStringWithCanonicalMapping
     }

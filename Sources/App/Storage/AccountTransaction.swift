@@ -13,4 +13,40 @@ public protocol AccountTransaction {
     /// Activates the account with the password bound to the token, marks the token used
     /// (dropping its copy of the hash) and deletes the account's other verification tokens.
     func activateAccount(id: UUID, passwordHash: String, usingToken tokenHash: Data, at: Date) async throws
+
+    /// The latest verification token of an account: its password hash and when it was made.
+    func latestVerificationToken(accountID: UUID) async throws -> (passwordHash: String, createdAt: Date)?
+    /// Deletes every unused verification token of an account (a resend invalidates earlier links).
+    func deleteUnusedVerificationTokens(accountID: UUID) async throws
+
+    // MARK: Accounts
+
+    /// The account owning a normalised address, locked until the transaction ends.
+    func lockAccount(normalizedEmail: String) async throws -> AccountRecord?
+    func account(id: UUID) async throws -> AccountRecord?
+    func updatePasswordHash(accountID: UUID, passwordHash: String, at: Date) async throws
+    /// Sets the role of the account with this address; false when there is none.
+    func setRole(normalizedEmail: String, role: Role, at: Date) async throws -> Bool
+    /// A page of accounts, oldest first, optionally only those with `status`.
+    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord]
+    func countAccounts(status: AccountStatus?) async throws -> Int
+
+    // MARK: Refresh tokens
+
+    func insertRefreshToken(_ token: NewRefreshToken) async throws
+    /// Finds a refresh token by hash and locks it until the transaction ends.
+    func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord?
+    func markRefreshTokenRotated(hash: Data, at: Date) async throws
+    func revokeRefreshToken(hash: Data, at: Date) async throws
+    func revokeRefreshTokenFamily(familyID: UUID, at: Date) async throws
+    func revokeRefreshTokens(accountID: UUID, at: Date) async throws
+
+    // MARK: Password reset tokens
+
+    func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date?
+    func deleteUnusedPasswordResetTokens(accountID: UUID) async throws
+    func insertPasswordResetToken(_ token: NewPasswordResetToken) async throws
+    /// Finds a reset token by hash and locks it until the transaction ends.
+    func lockPasswordResetToken(hash: Data) async throws -> PasswordResetTokenRecord?
+    func markPasswordResetTokenUsed(hash: Data, at: Date) async throws
 }

@@ -33,3 +33,19 @@ public struct OutboxEmail: Sendable {
         self.requestID = requestID
     }
 }
+
+extension OutboxEmail {
+    /// A new outbox email rendered from `content`, due at once.
+    public init(_ content: EmailContent, to recipient: String, at date: Date, requestID: String?) {
+        self.init(
+            id: UUID(),
+            kind: content.kind,
+            recipient: recipient,
+            subject: content.subject,
+            textBody: content.text,
+            htmlBody: content.html,
+            createdAt: date,
+            requestID: requestID
+        )
+    }
+}

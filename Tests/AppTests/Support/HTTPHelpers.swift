@@ -17,6 +17,22 @@ extension TestClientProtocol {
         return try await postJSON("/v1/register", String(decoding: body, as: UTF8.self))
     }
 
+    func login(email: String, password: String) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        return try await postJSON("/v1/login", String(decoding: body, as: UTF8.self))
+    }
+
+    func postJSON(_ uri: String, object: [String: String]) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: object)
+        return try await postJSON(uri, String(decoding: body, as: UTF8.self))
+    }
+
+    func get(_ uri: String, bearer token: String?) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .get, headers: headers)
+    }
+
     func verify(token: String, accept: String = "application/json") async throws -> TestResponse {
         let escaped = token.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? token
         return try await execute(uri: "/v1/verify?token=\(escaped)", method: .get, headers: [.accept: accept])
@@ -47,6 +63,15 @@ extension TestResponse {
 
 /// Pulls the token out of a verification link in an email body.
 func verificationToken(in text: String) -> String? {
-    guard let range = text.range(of: "/v1/verify?token=") else { return nil }
+    linkToken(in: text, after: "/v1/verify?token=")
+}
+
+/// Pulls the token out of a password reset link in an email body.
+func resetToken(in text: String) -> String? {
+    linkToken(in: text, after: "/v1/password/reset?token=")
+}
+
+func linkToken(in text: String, after prefix: String) -> String? {
+    guard let range = text.range(of: prefix) else { return nil }
     return String(text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
 }

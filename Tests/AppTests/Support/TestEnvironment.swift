@@ -195,9 +195,14 @@ struct TestEnvironment {
     }
 
     func expireVerificationTokens() async throws {
+        try await expire("verification_tokens")
+    }
+
+    /// Moves the expiry of every row of `table` into the past.
+    func expire(_ table: String) async throws {
         try await execute(
-            postgres: "UPDATE verification_tokens SET expires_at = now() - interval '1 second'",
-            sqlite: "UPDATE verification_tokens SET expires_at = unixepoch('subsec') - 1"
+            postgres: "UPDATE \(table) SET expires_at = now() - interval '1 second'",
+            sqlite: "UPDATE \(table) SET expires_at = unixepoch('subsec') - 1"
         )
     }
 
@@ -244,5 +249,17 @@ struct TestEnvironment {
                 "CREATE TRIGGER refuse_outbox BEFORE INSERT ON email_outbox BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END"
             )
         }
+    }
+
+    // MARK: Account flows
+
+    /// Registers and verifies `email`, leaving an active account with `password`.
+    func activate(_ client: some TestClientProtocol, email: String, password: String) async throws {
+        let response = try await client.register(email: email, password: password)
+        #expect(response.status == .accepted)
+        try await deliverEmails()
+        let message = try #require(transport.sent(to: email).last)
+        let token = try #require(verificationToken(in: message.textBody))
+        #expect(try await client.verify(token: token).status == .ok)
     }
 }

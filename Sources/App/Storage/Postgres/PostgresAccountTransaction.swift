@@ -94,4 +94,200 @@ struct PostgresAccountTransaction: AccountTransaction {
             logger: logger
         )
     }
+
+    func latestVerificationToken(accountID: UUID) async throws -> (passwordHash: String, createdAt: Date)? {
+        let rows = try await connection.query(
+            """
+            SELECT password_hash, created_at FROM verification_tokens
+            WHERE user_id = \(accountID) AND password_hash IS NOT NULL
+            ORDER BY created_at DESC LIMIT 1
+            """,
+            logger: logger
+        )
+        for try await (hash, createdAt) in rows.decode((String, Date).self) {
+            return (passwordHash: hash, createdAt: createdAt)
+        }
+        return nil
+    }
+
+    func deleteUnusedVerificationTokens(accountID: UUID) async throws {
+        try await connection.query(
+            "DELETE FROM verification_tokens WHERE user_id = \(accountID) AND used_at IS NULL",
+            logger: logger
+        )
+    }
+
+    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"
+
+    private func accounts(_ rows: PostgresRowSequence) async throws -> [AccountRecord] {
+        var accounts: [AccountRecord] = []
+        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?).self) {
+            guard let status = AccountStatus(rawValue: row.2), let role = Role(rawValue: row.3) else {
+                throw StorageError.corruptRow("users.status or users.role")
+            }
+            accounts.append(
+                AccountRecord(
+                    id: row.0,
+                    email: row.1,
+                    status: status,
+                    role: role,
+                    passwordHash: row.4,
+                    createdAt: row.5,
+                    verifiedAt: row.6
+                )
+            )
+        }
+        return accounts
+    }
+
+    func lockAccount(normalizedEmail: String) async throws -> AccountRecord? {
+        try await accounts(
+            connection.query(
+                "SELECT \(unescaped: Self.accountColumns) FROM users WHERE email_normalized = \(normalizedEmail) FOR UPDATE",
+                logger: logger
+            )
+        ).first
+    }
+
+    func account(id: UUID) async throws -> AccountRecord? {
+        try await accounts(
+            connection.query("SELECT \(unescaped: Self.accountColumns) FROM users WHERE id = \(id)", logger: logger)
+        ).first
+    }
+
+    func updatePasswordHash(accountID: UUID, passwordHash: String, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE users SET password_hash = \(passwordHash), updated_at = \(date) WHERE id = \(accountID)",
+            logger: logger
+        )
+    }
+
+    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            UPDATE users SET role = \(role.rawValue), updated_at = \(date)
+            WHERE email_normalized = \(normalizedEmail) RETURNING id
+            """,
+            logger: logger
+        )
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
+    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord] {
+        try await accounts(
+            connection.query(
+                """
+                SELECT \(unescaped: Self.accountColumns) FROM users
+                WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)
+                ORDER BY created_at, id LIMIT \(limit) OFFSET \(offset)
+                """,
+                logger: logger
+            )
+        )
+    }
+
+    func countAccounts(status: AccountStatus?) async throws -> Int {
+        let rows = try await connection.query(
+            "SELECT count(*)::int FROM users WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)",
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    func insertRefreshToken(_ token: NewRefreshToken) async throws {
+        try await connection.query(
+            """
+            INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
+            VALUES (\(token.tokenHash), \(token.accountID), \(token.familyID), \(token.createdAt), \(token.expiresAt))
+            """,
+            logger: logger
+        )
+    }
+
+    func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord? {
+        let rows = try await connection.query(
+            """
+            SELECT user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens
+            WHERE token_hash = \(hash) FOR UPDATE
+            """,
+            logger: logger
+        )
+        for try await row in rows.decode((UUID, UUID, Date, Date?, Date?).self) {
+            return RefreshTokenRecord(
+                accountID: row.0, familyID: row.1, expiresAt: row.2, rotatedAt: row.3, revokedAt: row.4)
+        }
+        return nil
+    }
+
+    func markRefreshTokenRotated(hash: Data, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE refresh_tokens SET rotated_at = \(date) WHERE token_hash = \(hash)", logger: logger)
+    }
+
+    func revokeRefreshToken(hash: Data, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE token_hash = \(hash) AND revoked_at IS NULL",
+            logger: logger
+        )
+    }
+
+    func revokeRefreshTokenFamily(familyID: UUID, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE family_id = \(familyID) AND revoked_at IS NULL",
+            logger: logger
+        )
+    }
+
+    func revokeRefreshTokens(accountID: UUID, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE user_id = \(accountID) AND revoked_at IS NULL",
+            logger: logger
+        )
+    }
+
+    func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {
+        let rows = try await connection.query(
+            "SELECT max(created_at) FROM password_reset_tokens WHERE user_id = \(accountID)",
+            logger: logger
+        )
+        for try await date in rows.decode(Date?.self) { return date }
+        return nil
+    }
+
+    func deleteUnusedPasswordResetTokens(accountID: UUID) async throws {
+        try await connection.query(
+            "DELETE FROM password_reset_tokens WHERE user_id = \(accountID) AND used_at IS NULL",
+            logger: logger
+        )
+    }
+
+    func insertPasswordResetToken(_ token: NewPasswordResetToken) async throws {
+        try await connection.query(
+            """
+            INSERT INTO password_reset_tokens (token_hash, user_id, created_at, expires_at)
+            VALUES (\(token.tokenHash), \(token.accountID), \(token.createdAt), \(token.expiresAt))
+            """,
+            logger: logger
+        )
+    }
+
+    func lockPasswordResetToken(hash: Data) async throws -> PasswordResetTokenRecord? {
+        let rows = try await connection.query(
+            "SELECT user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = \(hash) FOR UPDATE",
+            logger: logger
+        )
+        for try await row in rows.decode((UUID, Date, Date?).self) {
+            return PasswordResetTokenRecord(accountID: row.0, expiresAt: row.1, usedAt: row.2)
+        }
+        return nil
+    }
+
+    func markPasswordResetTokenUsed(hash: Data, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE password_reset_tokens SET used_at = \(date) WHERE token_hash = \(hash)",
+            logger: logger
+        )
+    }
 }

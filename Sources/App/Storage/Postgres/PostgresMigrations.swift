@@ -54,6 +54,36 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX email_outbox_due_idx ON email_outbox (next_attempt_at) WHERE status = 'pending'",
             ]
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "refresh_and_reset_tokens",
+            statements: [
+                """
+                CREATE TABLE refresh_tokens (
+                    token_hash bytea PRIMARY KEY,
+                    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    family_id uuid NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    rotated_at timestamptz,
+                    revoked_at timestamptz
+                )
+                """,
+                "CREATE INDEX refresh_tokens_family_id_idx ON refresh_tokens (family_id)",
+                "CREATE INDEX refresh_tokens_user_id_idx ON refresh_tokens (user_id)",
+                """
+                CREATE TABLE password_reset_tokens (
+                    token_hash bytea PRIMARY KEY,
+                    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    used_at timestamptz
+                )
+                """,
+                "CREATE INDEX password_reset_tokens_user_id_idx ON password_reset_tokens (user_id)",
+                "CREATE INDEX users_created_at_idx ON users (created_at, id)",
+            ]
+        ),
     ]
 }

@@ -93,4 +93,194 @@ struct SQLiteAccountTransaction: AccountTransaction {
             [SQLiteData(id), SQLiteData(tokenHash)]
         )
     }
+
+    func latestVerificationToken(accountID: UUID) async throws -> (passwordHash: String, createdAt: Date)? {
+        let rows = try await connection.query(
+            """
+            SELECT password_hash, created_at FROM verification_tokens
+            WHERE user_id = ? AND password_hash IS NOT NULL
+            ORDER BY created_at DESC LIMIT 1
+            """,
+            [SQLiteData(accountID)]
+        )
+        guard let row = rows.first else { return nil }
+        return (passwordHash: try row.string("password_hash"), createdAt: try row.date("created_at"))
+    }
+
+    func deleteUnusedVerificationTokens(accountID: UUID) async throws {
+        _ = try await connection.query(
+            "DELETE FROM verification_tokens WHERE user_id = ? AND used_at IS NULL",
+            [SQLiteData(accountID)]
+        )
+    }
+
+    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"
+
+    private func accounts(_ rows: [SQLiteRow]) throws -> [AccountRecord] {
+        try rows.map { row in
+            guard let status = AccountStatus(rawValue: try row.string("status")),
+                let role = Role(rawValue: try row.string("role"))
+            else {
+                throw StorageError.corruptRow("users.status or users.role")
+            }
+            return AccountRecord(
+                id: try row.uuid("id"),
+                email: try row.string("email"),
+                status: status,
+                role: role,
+                passwordHash: row.column("password_hash")?.string,
+                createdAt: try row.date("created_at"),
+                verifiedAt: row.column("verified_at")?.date
+            )
+        }
+    }
+
+    func lockAccount(normalizedEmail: String) async throws -> AccountRecord? {
+        try accounts(
+            await connection.query(
+                "SELECT \(Self.accountColumns) FROM users WHERE email_normalized = ?",
+                [.text(normalizedEmail)]
+            )
+        ).first
+    }
+
+    func account(id: UUID) async throws -> AccountRecord? {
+        try accounts(
+            await connection.query("SELECT \(Self.accountColumns) FROM users WHERE id = ?", [SQLiteData(id)])
+        ).first
+    }
+
+    func updatePasswordHash(accountID: UUID, passwordHash: String, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+            [.text(passwordHash), SQLiteData(date), SQLiteData(accountID)]
+        )
+    }
+
+    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
+        let rows = try await connection.query(
+            "UPDATE users SET role = ?, updated_at = ? WHERE email_normalized = ? RETURNING id",
+            [.text(role.rawValue), SQLiteData(date), .text(normalizedEmail)]
+        )
+        return !rows.isEmpty
+    }
+
+    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord] {
+        try accounts(
+            await connection.query(
+                """
+                SELECT \(Self.accountColumns) FROM users
+                WHERE ?1 IS NULL OR status = ?1
+                ORDER BY created_at, id LIMIT ?2 OFFSET ?3
+                """,
+                [SQLiteData(status?.rawValue), .integer(limit), .integer(offset)]
+            )
+        )
+    }
+
+    func countAccounts(status: AccountStatus?) async throws -> Int {
+        let rows = try await connection.query(
+            "SELECT count(*) AS count FROM users WHERE ?1 IS NULL OR status = ?1",
+            [SQLiteData(status?.rawValue)]
+        )
+        return try rows.first?.int("count") ?? 0
+    }
+
+    func insertRefreshToken(_ token: NewRefreshToken) async throws {
+        _ = try await connection.query(
+            "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                SQLiteData(token.tokenHash), SQLiteData(token.accountID), SQLiteData(token.familyID),
+                SQLiteData(token.createdAt), SQLiteData(token.expiresAt),
+            ]
+        )
+    }
+
+    func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord? {
+        let rows = try await connection.query(
+            "SELECT user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?",
+            [SQLiteData(hash)]
+        )
+        guard let row = rows.first else { return nil }
+        return RefreshTokenRecord(
+            accountID: try row.uuid("user_id"),
+            familyID: try row.uuid("family_id"),
+            expiresAt: try row.date("expires_at"),
+            rotatedAt: row.column("rotated_at")?.date,
+            revokedAt: row.column("revoked_at")?.date
+        )
+    }
+
+    func markRefreshTokenRotated(hash: Data, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?",
+            [SQLiteData(date), SQLiteData(hash)]
+        )
+    }
+
+    func revokeRefreshToken(hash: Data, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            [SQLiteData(date), SQLiteData(hash)]
+        )
+    }
+
+    func revokeRefreshTokenFamily(familyID: UUID, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+            [SQLiteData(date), SQLiteData(familyID)]
+        )
+    }
+
+    func revokeRefreshTokens(accountID: UUID, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            [SQLiteData(date), SQLiteData(accountID)]
+        )
+    }
+
+    func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {
+        let rows = try await connection.query(
+            "SELECT max(created_at) AS latest FROM password_reset_tokens WHERE user_id = ?",
+            [SQLiteData(accountID)]
+        )
+        return rows.first?.column("latest")?.date
+    }
+
+    func deleteUnusedPasswordResetTokens(accountID: UUID) async throws {
+        _ = try await connection.query(
+            "DELETE FROM password_reset_tokens WHERE user_id = ? AND used_at IS NULL",
+            [SQLiteData(accountID)]
+        )
+    }
+
+    func insertPasswordResetToken(_ token: NewPasswordResetToken) async throws {
+        _ = try await connection.query(
+            "INSERT INTO password_reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [
+                SQLiteData(token.tokenHash), SQLiteData(token.accountID), SQLiteData(token.createdAt),
+                SQLiteData(token.expiresAt),
+            ]
+        )
+    }
+
+    func lockPasswordResetToken(hash: Data) async throws -> PasswordResetTokenRecord? {
+        let rows = try await connection.query(
+            "SELECT user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = ?",
+            [SQLiteData(hash)]
+        )
+        guard let row = rows.first else { return nil }
+        return PasswordResetTokenRecord(
+            accountID: try row.uuid("user_id"),
+            expiresAt: try row.date("expires_at"),
+            usedAt: row.column("used_at")?.date
+        )
+    }
+
+    func markPasswordResetTokenUsed(hash: Data, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ?",
+            [SQLiteData(date), SQLiteData(hash)]
+        )
+    }
 }

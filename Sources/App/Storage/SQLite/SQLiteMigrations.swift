@@ -56,6 +56,36 @@ enum SQLiteMigrations {
                 """,
                 "CREATE INDEX email_outbox_due_idx ON email_outbox (next_attempt_at) WHERE status = 'pending'",
             ]
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "refresh_and_reset_tokens",
+            statements: [
+                """
+                CREATE TABLE refresh_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    family_id TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    rotated_at REAL,
+                    revoked_at REAL
+                ) STRICT
+                """,
+                "CREATE INDEX refresh_tokens_family_id_idx ON refresh_tokens (family_id)",
+                "CREATE INDEX refresh_tokens_user_id_idx ON refresh_tokens (user_id)",
+                """
+                CREATE TABLE password_reset_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    used_at REAL
+                ) STRICT
+                """,
+                "CREATE INDEX password_reset_tokens_user_id_idx ON password_reset_tokens (user_id)",
+                "CREATE INDEX users_created_at_idx ON users (created_at, id)",
+            ]
+        ),
     ]
 }

@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+
+/// `POST /v1/password/forgot`, and `GET`/`POST /v1/password/reset`.
+///
+/// The link in the reset email opens `GET /v1/password/reset?token=…`, a minimal built-in
+/// form (unless `PASSWORD_RESET_URL` points to a product's own page). The form posts
+/// `application/x-www-form-urlencoded` and gets HTML back; API clients post JSON and get
+/// 204 or a problem.
+struct PasswordResetController {
+    let service: PasswordResetService
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("password/forgot", use: forgot)
+        routes.get("password/reset", use: form)
+        routes.post("password/reset", use: reset)
+        return routes
+    }
+
+    @Sendable func forgot(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let object = try await JSONRequestBody.object(from: request, context: context)
+        let email = try StringFields.email(object)
+        try await service.requestReset(for: email, requestID: context.requestID, logger: context.logger)
+        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+    }
+
+    @Sendable func form(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        do {
+            try await service.checkToken(token)
+        } catch {
+            return Self.page(for: ProblemMiddleware.problem(for: error))
+        }
+        return HTMLPages.response(
+            status: .ok,
+            title: "Choose a new password",
+            bodyHTML: """
+                <form method="post" action="/v1/password/reset">
+                <input type="hidden" name="token" value="\(EmailTemplates.escape(token))">
+                <label for="password">New password (\(PasswordPolicy.minimumLength) to \(PasswordPolicy.maximumLength) characters)</label>
+                <input type="password" id="password" name="password" autocomplete="new-password" required \
+                minlength="\(PasswordPolicy.minimumLength)" maxlength="\(PasswordPolicy.maximumLength)">
+                <button type="submit">Set new password</button>
+                </form>
+                """
+        )
+    }
+
+    struct FormFields: Decodable {
+        let token: String?
+        let password: String?
+    }
+
+    @Sendable func reset(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+            return try await resetFromForm(request, context: context)
+        }
+        let object = try await JSONRequestBody.object(from: request, context: context)
+        let values = try StringFields.read(object, ["token", "password"])
+        try await service.reset(
+            token: values["token"]!,
+            password: values["password"]!,
+            requestID: context.requestID,
+            logger: context.logger
+        )
+        return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+
+    private func resetFromForm(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            throw RequestBodyError.tooLarge(limit: context.maxUploadSize)
+        }
+        let fields = try? URLEncodedFormDecoder().decode(FormFields.self, from: String(buffer: body))
+        do {
+            try await service.reset(
+                token: fields?.token ?? "",
+                password: fields?.password ?? "",
+                requestID: context.requestID,
+                logger: context.logger
+            )
+        } catch {
+            return Self.page(for: ProblemMiddleware.problem(for: error))
+        }
+        return HTMLPages.response(
+            status: .ok,
+            title: "Password changed",
+            message: "Your password has been changed and every session was signed out. You can now log in with it."
+        )
+    }
+
+    private static func page(for problem: Problem) -> Response {
+        let detail = problem.errors?.map(\.detail).joined(separator: " ") ?? problem.detail
+        return HTMLPages.response(status: .init(code: problem.status), title: problem.title, message: detail)
+    }
+}

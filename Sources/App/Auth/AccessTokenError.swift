@@ -1,0 +1,2 @@
+/// A presented access token is unusable: malformed, badly signed, expired, or not ours.
+public struct AccessTokenError: Error, Sendable {}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// Who made a request, as proven by a valid access token.
+public struct Identity: Sendable, Equatable {
+    public let accountID: UUID
+    public let roles: Set<Role>
+
+    public init(accountID: UUID, roles: Set<Role>) {
+        self.accountID = accountID
+        self.roles = roles
+    }
+}
+
+extension Role {
+    /// The roles an account with this role holds: an admin is also a user.
+    var granted: [Role] {
+        switch self {
+        case .user: [.user]
+        case .admin: [.user, .admin]
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+
+/// Login, refresh-token rotation and logout.
+///
+/// Refresh tokens are opaque 256-bit secrets stored as SHA-256. Each login starts a family;
+/// every refresh marks the presented token rotated and issues its successor in the same
+/// family. A rotated token presented again means two parties hold the family (one stole it):
+/// the whole family is revoked, so the thief and the victim both have to log in again.
+public struct SessionService: Sendable {
+    let store: any AccountStore
+    let hasher: PasswordHasher
+    let tokens: AccessTokens
+    let refreshTokenTTL: Duration
+    /// A real hash of a random password, checked when the address is unknown so that an
+    /// unknown address costs the same bcrypt time as a wrong password.
+    let dummyHash: String
+
+    public init(
+        store: any AccountStore, hasher: PasswordHasher, tokens: AccessTokens, refreshTokenTTL: Duration
+    ) async throws {
+        self.store = store
+        self.hasher = hasher
+        self.tokens = tokens
+        self.refreshTokenTTL = refreshTokenTTL
+        self.dummyHash = try await hasher.hash(OpaqueToken.generate().value)
+    }
+
+    public func login(email: EmailAddress, password: String, logger: Logger) async throws -> TokenPair {
+        let account = try await store.withTransaction { try await $0.lockAccount(normalizedEmail: email.normalized) }
+        guard let account else {
+            _ = try await hasher.verify(password, against: dummyHash)
+            logger.info("login refused", metadata: ["event": "user.login_failed", "reason": "unknown_email"])
+            throw AuthError.invalidCredentials
+        }
+        switch account.status {
+        case .pending:
+            // A pending account has no password of its own; the one chosen at registration
+            // waits with the latest link. Only the right password learns "not verified yet".
+            let pending = try await store.withTransaction {
+                try await $0.latestVerificationToken(accountID: account.id)
+            }
+            let matches = try await hasher.verify(password, against: pending?.passwordHash ?? dummyHash)
+            logger.info(
+                "login refused",
+                metadata: [
+                    "event": "user.login_failed", "user_id": "\(account.id.lowercased)",
+                    "reason": "\(matches ? "email_not_verified" : "wrong_password")",
+                ]
+            )
+            throw matches ? AuthError.emailNotVerified : AuthError.invalidCredentials
+        case .active:
+            guard let stored = account.passwordHash, try await hasher.verify(password, against: stored) else {
+                logger.info(
+                    "login refused",
+                    metadata: [
+                        "event": "user.login_failed", "user_id": "\(account.id.lowercased)", "reason": "wrong_password",
+                    ]
+                )
+                throw AuthError.invalidCredentials
+            }
+            // Upgrade hashes made with another cost while the plain password is at hand.
+            let rehashed = hasher.needsRehash(stored) ? try await hasher.hash(password) : nil
+            let pair = try await startSession(for: account, rehashed: rehashed)
+            logger.info(
+                "login succeeded",
+                metadata: [
+                    "event": "user.login", "user_id": "\(account.id.lowercased)", "rehashed": "\(rehashed != nil)",
+                ]
+            )
+            return pair
+        }
+    }
+
+    private func startSession(for account: AccountRecord, rehashed: String?) async throws -> TokenPair {
+        let now = Date()
+        let refresh = OpaqueToken.generate()
+        try await store.withTransaction { transaction in
+            if let rehashed {
+                try await transaction.updatePasswordHash(accountID: account.id, passwordHash: rehashed, at: now)
+            }
+            try await transaction.insertRefreshToken(
+                NewRefreshToken(
+                    tokenHash: refresh.hash,
+                    accountID: account.id,
+                    familyID: UUID(),
+                    createdAt: now,
+                    expiresAt: now.addingTimeInterval(refreshTokenTTL.timeInterval)
+                )
+            )
+        }
+        return TokenPair(
+            accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
+            expiresIn: Int(tokens.lifetime.components.seconds),
+            refreshToken: refresh.value
+        )
+    }
+
+    private enum RefreshOutcome: Sendable {
+        case rotated(AccountRecord)
+        case reused(accountID: UUID)
+        case refused
+    }
+
+    /// Exchanges a refresh token for a new pair, rotating it.
+    public func refresh(_ rawToken: String, logger: Logger) async throws -> TokenPair {
+        guard let presented = OpaqueToken(parsing: rawToken) else { throw AuthError.invalidRefreshToken }
+        let now = Date()
+        let successor = OpaqueToken.generate()
+        // The reuse case must commit its revocation, so the transaction returns an outcome
+        // instead of throwing.
+        let outcome: RefreshOutcome = try await store.withTransaction { transaction in
+            guard let record = try await transaction.lockRefreshToken(hash: presented.hash), record.revokedAt == nil
+            else {
+                return .refused
+            }
+            if record.rotatedAt != nil {
+                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+                return .reused(accountID: record.accountID)
+            }
+            guard record.expiresAt > now, let account = try await transaction.account(id: record.accountID),
+                account.status == .active
+            else { return .refused }
+            try await transaction.markRefreshTokenRotated(hash: presented.hash, at: now)
+            try await transaction.insertRefreshToken(
+                NewRefreshToken(
+                    tokenHash: successor.hash,
+                    accountID: account.id,
+                    familyID: record.familyID,
+                    createdAt: now,
+                    expiresAt: now.addingTimeInterval(refreshTokenTTL.timeInterval)
+                )
+            )
+            return .rotated(account)
+        }
+        switch outcome {
+        case .refused:
+            throw AuthError.invalidRefreshToken
+        case .reused(let accountID):
+            logger.warning(
+                "refresh token reused: token family revoked",
+                metadata: ["event": "auth.refresh_reuse", "user_id": "\(accountID.lowercased)"]
+            )
+            throw AuthError.invalidRefreshToken
+        case .rotated(let account):
+            return TokenPair(
+                accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
+                expiresIn: Int(tokens.lifetime.components.seconds),
+                refreshToken: successor.value
+            )
+        }
+    }
+
+    /// Revokes the refresh token if it exists; says nothing either way.
+    public func logout(_ rawToken: String, logger: Logger) async throws {
+        guard let presented = OpaqueToken(parsing: rawToken) else { return }
+        try await store.withTransaction { try await $0.revokeRefreshToken(hash: presented.hash, at: Date()) }
+        logger.info("logout", metadata: ["event": "user.logout"])
+    }
+}

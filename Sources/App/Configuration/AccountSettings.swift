@@ -1,0 +1,19 @@
+/// Timing rules of the account emails.
+public struct AccountSettings: Sendable {
+    /// At most one verification (resend) or reset email per address within this time.
+    public var emailCooldown: Duration
+    /// How long a password reset link stays valid.
+    public var passwordResetTokenTTL: Duration
+    /// The page of a product's own front end that takes `?token=`; nil means the built-in form.
+    public var passwordResetURL: String?
+
+    public init(
+        emailCooldown: Duration = .seconds(60),
+        passwordResetTokenTTL: Duration = .seconds(1800),
+        passwordResetURL: String? = nil
+    ) {
+        self.emailCooldown = emailCooldown
+        self.passwordResetTokenTTL = passwordResetTokenTTL
+        self.passwordResetURL = passwordResetURL
+    }
+}

@@ -1,0 +1,8 @@
+import Hummingbird
+
+/// The one answer of every endpoint that must not reveal whether an address has an account
+/// (register, resend, forgot): the same bytes whatever happened.
+struct Accepted: ResponseEncodable {
+    let status = "accepted"
+    let message = "Check your inbox: we have sent an email with the next step."
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// An account as stored.
+public struct AccountRecord: Sendable, Equatable {
+    public let id: UUID
+    public let email: String
+    public let status: AccountStatus
+    public let role: Role
+    /// Nil while pending: a pending account has no password (see docs/SECURITY.md).
+    public let passwordHash: String?
+    public let createdAt: Date
+    public let verifiedAt: Date?
+
+    public init(
+        id: UUID,
+        email: String,
+        status: AccountStatus,
+        role: Role,
+        passwordHash: String?,
+        createdAt: Date,
+        verifiedAt: Date?
+    ) {
+        self.id = id
+        self.email = email
+        self.status = status
+        self.role = role
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.verifiedAt = verifiedAt
+    }
+}

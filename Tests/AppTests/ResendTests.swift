@@ -1,0 +1,80 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@testable import App
+
+@Suite("Resending the verification link")
+struct ResendTests {
+    private func resend(_ client: some TestClientProtocol, _ email: String) async throws -> TestResponse {
+        try await client.postJSON("/v1/verify/resend", object: ["email": email])
+    }
+
+    @Test("a pending address gets a new link, and the earlier links stop working", arguments: Backend.allCases)
+    func newLinkInvalidatesOld(backend: Backend) async throws {
+        try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .zero }) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "again@example.com", password: "chosen passphrase")
+                try await env.deliverEmails()
+                let old = try #require(verificationToken(in: env.transport.sent(to: "again@example.com")[0].textBody))
+
+                let response = try await resend(client, "AGAIN@example.com")
+                #expect(response.status == .accepted)
+                try await env.deliverEmails()
+                let emails = env.transport.sent(to: "again@example.com")
+                #expect(emails.count == 2)
+                let new = try #require(verificationToken(in: emails[1].textBody))
+                #expect(new != old)
+
+                #expect(try await client.verify(token: old).status == .badRequest)
+                #expect(try await client.verify(token: new).status == .ok)
+                // The new link carries the password chosen at registration.
+                #expect(try await client.login(email: "again@example.com", password: "chosen passphrase").status == .ok)
+            }
+        }
+    }
+
+    @Test("at most one email per address within the cooldown", arguments: Backend.allCases)
+    func cooldown(backend: Backend) async throws {
+        try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .seconds(60) }) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "patient@example.com", password: "chosen passphrase")
+                for _ in 0..<3 {
+                    #expect(try await resend(client, "patient@example.com").status == .accepted)
+                }
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "patient@example.com").count == 1)
+                // Once the cooldown has passed, a resend goes out again.
+                try await env.execute(
+                    postgres: "UPDATE verification_tokens SET created_at = created_at - interval '61 seconds'",
+                    sqlite: "UPDATE verification_tokens SET created_at = created_at - 61"
+                )
+                _ = try await resend(client, "patient@example.com")
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "patient@example.com").count == 2)
+            }
+        }
+    }
+
+    @Test("unknown and active addresses get the same 202 and no email", arguments: Backend.allCases)
+    func noEnumeration(backend: Backend) async throws {
+        try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .zero }) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: "active@example.com", password: "right passphrase")
+                let sentBefore = env.transport.sent.count
+                let active = try await resend(client, "active@example.com")
+                let unknown = try await resend(client, "unknown@example.com")
+                _ = try await client.register(email: "pending@example.com", password: "chosen passphrase")
+                let pending = try await resend(client, "pending@example.com")
+                try await env.deliverEmails()
+                #expect(env.transport.sent.count == sentBefore + 2)  // registration + resend of the pending one
+                for response in [active, unknown, pending] {
+                    #expect(response.status == .accepted)
+                    #expect(response.text == active.text)
+                }
+                let invalid = try await client.postJSON("/v1/verify/resend", #"{"email":"nope"}"#)
+                #expect(invalid.status == .unprocessableContent)
+            }
+        }
+    }
+}
