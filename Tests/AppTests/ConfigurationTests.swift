@@ -1,6 +1,9 @@
-import App
+import Crypto
+import Foundation
 import Logging
 import Testing
+
+@testable import App
 
 @Suite("Configuration from the environment")
 struct ConfigurationTests {
@@ -126,5 +129,99 @@ struct ConfigurationTests {
         let configuration = try AppConfiguration(environment: minimal.merging(["PORT": "", "LOG_LEVEL": " "]) { $1 })
         #expect(configuration.port == 8080)
         #expect(configuration.logLevel == .info)
+    }
+}
+
+@Suite("Configuration of tokens and account emails")
+struct AuthConfigurationTests {
+    let minimal = ["DATABASE_URL": "sqlite:/tmp/config-test.sqlite"]
+
+    private func error(_ environment: [String: String]) -> ConfigurationError? {
+        do {
+            _ = try AppConfiguration(environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test(
+        "defaults: no key in development, 15-minute access and 30-day refresh tokens, issuer and audience from PUBLIC_BASE_URL"
+    )
+    func defaults() throws {
+        let configuration = try AppConfiguration(
+            environment: minimal.merging(["PUBLIC_BASE_URL": "https://id.example.com"]) { $1 })
+        #expect(configuration.auth.signingKey == nil)
+        #expect(configuration.auth.accessTokenTTL == .seconds(900))
+        #expect(configuration.auth.refreshTokenTTL == .seconds(30 * 24 * 3600))
+        #expect(configuration.auth.issuer == "https://id.example.com")
+        #expect(configuration.auth.audience == "https://id.example.com")
+        #expect(configuration.accounts.emailCooldown == .seconds(60))
+        #expect(configuration.accounts.passwordResetTokenTTL == .seconds(1800))
+        #expect(configuration.accounts.passwordResetURL == nil)
+    }
+
+    @Test("the signing key is read from JWT_PRIVATE_KEY or from the file JWT_PRIVATE_KEY_FILE names")
+    func signingKeySources() throws {
+        let pem = P256.Signing.PrivateKey().pemRepresentation
+        let inline = try AppConfiguration(environment: minimal.merging(["JWT_PRIVATE_KEY": pem]) { $1 })
+        #expect(inline.auth.signingKey != nil)
+        let flattened = pem.replacingOccurrences(of: "\n", with: "\\n")
+        #expect(
+            try AppConfiguration(environment: minimal.merging(["JWT_PRIVATE_KEY": flattened]) { $1 }).auth.signingKey
+                != nil)
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-\(UUID().uuidString).pem")
+        try Data(pem.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let fromFile = try AppConfiguration(environment: minimal.merging(["JWT_PRIVATE_KEY_FILE": file.path]) { $1 })
+        #expect(fromFile.auth.signingKey?.publicKey == inline.auth.signingKey?.publicKey)
+
+        let previous =
+            P256.Signing.PrivateKey().publicKey.pemRepresentation + "\n"
+            + P256.Signing.PrivateKey().publicKey.pemRepresentation
+        let rotated = try AppConfiguration(environment: minimal.merging(["JWT_PREVIOUS_PUBLIC_KEYS": previous]) { $1 })
+        #expect(rotated.auth.previousPublicKeys.count == 2)
+    }
+
+    @Test(
+        "bad token and account settings are errors naming their variable",
+        arguments: [
+            ("JWT_PRIVATE_KEY", "not a key"), ("JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+            ("JWT_PREVIOUS_PUBLIC_KEYS", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"),
+            ("ACCESS_TOKEN_TTL", "10"), ("REFRESH_TOKEN_TTL", "forever"), ("EMAIL_COOLDOWN", "-1"),
+            ("PASSWORD_RESET_TOKEN_TTL", "60"), ("PASSWORD_RESET_URL", "/relative/path"),
+        ]
+    )
+    func invalid(variable: String, value: String) {
+        #expect(error(minimal.merging([variable: value]) { $1 })?.variable == variable)
+    }
+
+    @Test("production refuses to start without a signing key; development makes do")
+    func productionNeedsKey() throws {
+        // Read on its own: production also refuses the console transport, the only one so far.
+        #expect(
+            throws: ConfigurationError(
+                variable: "JWT_PRIVATE_KEY",
+                reason:
+                    "is required when APP_ENV=production (or JWT_PRIVATE_KEY_FILE); tokens would not survive a restart")
+        ) {
+            try AuthSettings.read(
+                EnvironmentReader(values: [:]), environment: .production, publicBaseURL: "https://id.example.com")
+        }
+        let development = try AuthSettings.read(
+            EnvironmentReader(values: [:]),
+            environment: .development,
+            publicBaseURL: "https://id.example.com"
+        )
+        #expect(development.signingKey == nil)
+    }
+
+    @Test("a key given twice (inline and file) is an error")
+    func keyGivenTwice() {
+        let pem = P256.Signing.PrivateKey().pemRepresentation
+        #expect(
+            error(minimal.merging(["JWT_PRIVATE_KEY": pem, "JWT_PRIVATE_KEY_FILE": "/tmp/key.pem"]) { $1 })?.variable
+                == "JWT_PRIVATE_KEY")
     }
 }
