@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -34,8 +36,14 @@ public func buildApplication(
     let policy = PasswordPolicy()
 
     let router = Router(context: AppRequestContext.self)
+    // Outermost first: every response, errors and preflights included, gets the security
+    // headers and a request id, and is logged; errors become problems inside CORS, so an
+    // allowed front end can read them.
+    router.middlewares.add(SecurityHeadersMiddleware(sendsHSTS: configuration.http.servesHTTPS))
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(AccessLogMiddleware())
+    router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: configuration.http.corsAllowedOrigins))
+    router.middlewares.add(ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
     router.middlewares.add(ProblemMiddleware())
     let links = Links(baseURL: configuration.publicBaseURL, passwordResetURL: configuration.accounts.passwordResetURL)
     let registration = RegistrationService(
@@ -62,10 +70,25 @@ public func buildApplication(
         settings: configuration.accounts
     )
     let verification = VerificationService(store: database.accounts)
-    router.addRoutes(RegistrationController(service: registration, policy: policy).endpoints, atPath: "/v1")
-    router.addRoutes(VerificationController(service: verification, registration: registration).endpoints, atPath: "/v1")
-    router.addRoutes(SessionController(sessions: sessions).endpoints, atPath: "/v1")
-    router.addRoutes(PasswordResetController(service: resets).endpoints, atPath: "/v1")
+    let limiter = RateLimiter(store: database.rateLimits, window: configuration.rateLimits.window)
+    let limits = configuration.rateLimits
+    router.addRoutes(
+        RegistrationController(service: registration, policy: policy, limiter: limiter, limits: limits).endpoints,
+        atPath: "/v1"
+    )
+    router.addRoutes(
+        VerificationController(
+            service: verification,
+            registration: registration,
+            limiter: limiter,
+            limits: limits,
+            confirmStep: configuration.verifyConfirmStep
+        ).endpoints,
+        atPath: "/v1"
+    )
+    router.addRoutes(SessionController(sessions: sessions, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
+    router.addRoutes(
+        PasswordResetController(service: resets, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
     router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
@@ -87,9 +110,11 @@ public func buildApplication(
     }
     var app = Application(
         router: router,
+        server: try makeServer(configuration.http),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port),
-            serverName: nil
+            serverName: nil,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maxConnections)
         ),
         services: services,
         logger: logger
@@ -122,6 +147,17 @@ private func migrate(
             description: "could not reach the database at \(settings.displayName) within \(limit.components.seconds) s"
         )
     }
+}
+
+/// HTTP/1.1, over TLS when configured, with the idle timeout and header size bounds.
+func makeServer(_ settings: HTTPSettings) throws -> HTTPServerBuilder {
+    let http1 = HTTP1Channel.Configuration(
+        idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)),
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: settings.maxHeaderSize, maxHeaderListSize: settings.maxHeaderSize)
+    )
+    guard let tls = settings.tls else { return .http1(configuration: http1) }
+    return try .tls(.http1(configuration: http1), tlsConfiguration: tls)
 }
 
 func makeTransport(_ kind: EmailTransportKind) -> any EmailTransport {

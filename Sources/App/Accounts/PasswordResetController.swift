@@ -9,6 +9,8 @@ import Hummingbird
 /// 204 or a problem.
 struct PasswordResetController {
     let service: PasswordResetService
+    let limiter: RateLimiter
+    let limits: RateLimitSettings
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -21,6 +23,7 @@ struct PasswordResetController {
     @Sendable func forgot(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
         let object = try await JSONRequestBody.object(from: request, context: context)
         let email = try StringFields.email(object)
+        try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
         try await service.requestReset(for: email, requestID: context.requestID, logger: context.logger)
         return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
     }

@@ -5,6 +5,8 @@ import Logging
 struct RegistrationController {
     let service: RegistrationService
     let policy: PasswordPolicy
+    let limiter: RateLimiter
+    let limits: RateLimitSettings
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -15,6 +17,9 @@ struct RegistrationController {
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
         let object = try await JSONRequestBody.object(from: request, context: context)
         let input = try RegistrationInput(json: object, policy: policy)
+        try await limiter.consume("register:ip:\(context.clientIP)", limit: limits.registerPerIP)
+        try await limiter.consume(
+            "register:email:\(RateLimiter.addressKey(input.email))", limit: limits.registerPerEmail)
         try await service.register(input, requestID: context.requestID, logger: context.logger)
         return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
     }

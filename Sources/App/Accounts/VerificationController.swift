@@ -8,10 +8,15 @@ import Logging
 struct VerificationController {
     let service: VerificationService
     let registration: RegistrationService
+    let limiter: RateLimiter
+    let limits: RateLimitSettings
+    /// `VERIFY_CONFIRM_STEP`: GET shows a confirm button; only the POST it sends activates.
+    let confirmStep: Bool
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("verify", use: verify)
+        routes.post("verify", use: confirm)
         routes.post("verify/resend", use: resend)
         return routes
     }
@@ -20,6 +25,7 @@ struct VerificationController {
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
         let object = try await JSONRequestBody.object(from: request, context: context)
         let email = try StringFields.email(object)
+        try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
         try await registration.resendVerification(to: email, requestID: context.requestID, logger: context.logger)
         return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
     }
@@ -29,9 +35,59 @@ struct VerificationController {
         let message: String
     }
 
+    /// `GET /v1/verify?token=…`: activates, or with the confirm step shows the confirmation page.
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let wantsHTML = HTMLPages.prefersHTML(request.headers[.accept])
         let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        guard confirmStep else { return try await activate(token: token, wantsHTML: wantsHTML, request, context) }
+        guard OpaqueToken(parsing: token) != nil else {
+            return try await activate(token: token, wantsHTML: wantsHTML, request, context)  // answers invalid_token
+        }
+        // Opening the link changes nothing: mail filters that fetch every link cannot
+        // activate an account. The person clicks the button, which POSTs the token.
+        if wantsHTML {
+            return HTMLPages.response(
+                status: .ok,
+                title: "Confirm your email address",
+                bodyHTML: """
+                    <p>Confirm that this email address is yours to activate your account.</p>
+                    <form method="post" action="/v1/verify">
+                    <input type="hidden" name="token" value="\(EmailTemplates.escape(token))">
+                    <button type="submit">Confirm my email address</button>
+                    </form>
+                    """
+            )
+        }
+        var response = try Verified(
+            status: "confirmation_required",
+            message: "POST the token to /v1/verify to confirm the address."
+        ).response(from: request, context: context)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    struct ConfirmForm: Decodable {
+        let token: String?
+    }
+
+    /// `POST /v1/verify`: activates; from the confirmation page (a form) or as JSON `{"token"}`.
+    @Sendable func confirm(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let token = (try? URLEncodedFormDecoder().decode(ConfirmForm.self, from: String(buffer: body)))?.token ?? ""
+            return try await activate(token: token, wantsHTML: true, request, context)
+        }
+        let object = try await JSONRequestBody.object(from: request, context: context)
+        let values = try StringFields.read(object, ["token"])
+        return try await activate(token: values["token"]!, wantsHTML: false, request, context)
+    }
+
+    private func activate(
+        token: String, wantsHTML: Bool, _ request: Request, _ context: AppRequestContext
+    ) async throws
+        -> Response
+    {
         do {
             let outcome = try await service.verify(token: token, logger: context.logger)
             let body: Verified

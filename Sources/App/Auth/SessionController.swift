@@ -4,6 +4,8 @@ import Logging
 /// `POST /v1/login`, `POST /v1/token/refresh`, `POST /v1/logout`.
 struct SessionController {
     let sessions: SessionService
+    let limiter: RateLimiter
+    let limits: RateLimitSettings
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -39,11 +41,21 @@ struct SessionController {
         let values = try StringFields.read(object, ["email", "password"]) { values in
             values["email"].flatMap { StringFields.emailViolation($0) }.map { [$0] } ?? []
         }
-        let pair = try await sessions.login(
-            email: EmailAddress(values["email"]!)!,
-            password: values["password"]!,
-            logger: context.logger
-        )
+        let email = EmailAddress(values["email"]!)!
+        try await limiter.consume("login:ip:\(context.clientIP)", limit: limits.loginPerIP)
+        // Brute-force throttle per account: failed attempts count, and once an address has
+        // had too many in the window, further attempts are refused without checking the
+        // password, until the window ends. Unknown addresses count the same way, so the
+        // throttle does not reveal which addresses exist.
+        let failures = "login-failure:\(RateLimiter.addressKey(email))"
+        try await limiter.check(failures, limit: limits.loginFailuresPerAccount)
+        let pair: TokenPair
+        do {
+            pair = try await sessions.login(email: email, password: values["password"]!, logger: context.logger)
+        } catch AuthError.invalidCredentials {
+            try await limiter.record(failures)
+            throw AuthError.invalidCredentials
+        }
         return Self.noStore(TokenResponse(pair))
     }
 

@@ -20,6 +20,10 @@ public struct AppConfiguration: Sendable {
     public var outbox: OutboxSettings
     public var auth: AuthSettings
     public var accounts: AccountSettings
+    public var http: HTTPSettings
+    public var rateLimits: RateLimitSettings
+    /// Verification links open a confirmation page; a POST from it activates (see SECURITY.md).
+    public var verifyConfirmStep: Bool
 
     public init(
         environment: AppEnvironment = .development,
@@ -34,7 +38,10 @@ public struct AppConfiguration: Sendable {
         logLevel: Logger.Level = .info,
         outbox: OutboxSettings = OutboxSettings(),
         auth: AuthSettings? = nil,
-        accounts: AccountSettings = AccountSettings()
+        accounts: AccountSettings = AccountSettings(),
+        http: HTTPSettings = HTTPSettings(),
+        rateLimits: RateLimitSettings = RateLimitSettings(),
+        verifyConfirmStep: Bool = false
     ) {
         self.environment = environment
         self.host = host
@@ -49,6 +56,9 @@ public struct AppConfiguration: Sendable {
         self.outbox = outbox
         self.auth = auth ?? AuthSettings(issuer: publicBaseURL, audience: publicBaseURL)
         self.accounts = accounts
+        self.http = http
+        self.rateLimits = rateLimits
+        self.verifyConfirmStep = verifyConfirmStep
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
@@ -121,6 +131,26 @@ public struct AppConfiguration: Sendable {
                 try env.integer("PASSWORD_RESET_TOKEN_TTL", default: 1800, range: 300...86400)),
             passwordResetURL: resetURL
         )
+        let http = try HTTPSettings.read(env, environment: appEnvironment)
+        let limit = { (name: String, value: Int) throws(ConfigurationError) -> Int in
+            try env.integer(name, default: value, range: 1...1_000_000)
+        }
+        let defaults = RateLimitSettings()
+        let rateLimits = RateLimitSettings(
+            window: .seconds(try env.integer("RATE_LIMIT_WINDOW", default: 900, range: 1...86400)),
+            registerPerIP: try limit("RATE_LIMIT_REGISTER_PER_IP", defaults.registerPerIP),
+            registerPerEmail: try limit("RATE_LIMIT_REGISTER_PER_EMAIL", defaults.registerPerEmail),
+            loginPerIP: try limit("RATE_LIMIT_LOGIN_PER_IP", defaults.loginPerIP),
+            loginFailuresPerAccount: try limit("LOGIN_FAILURES_PER_ACCOUNT", defaults.loginFailuresPerAccount),
+            emailRequestsPerIP: try limit("RATE_LIMIT_EMAIL_REQUESTS_PER_IP", defaults.emailRequestsPerIP),
+            emailRequestsPerAddress: try limit(
+                "RATE_LIMIT_EMAIL_REQUESTS_PER_ADDRESS", defaults.emailRequestsPerAddress)
+        )
+        let verifyConfirmStep = try env.oneOf(
+            "VERIFY_CONFIRM_STEP",
+            default: false,
+            choices: ["true": true, "false": false, "1": true, "0": false]
+        )
         self.init(
             environment: appEnvironment,
             host: env.string("HOST", default: "127.0.0.1"),
@@ -134,7 +164,10 @@ public struct AppConfiguration: Sendable {
             logLevel: logLevel,
             outbox: outbox,
             auth: auth,
-            accounts: accounts
+            accounts: accounts,
+            http: http,
+            rateLimits: rateLimits,
+            verifyConfirmStep: verifyConfirmStep
         )
     }
 

@@ -10,6 +10,8 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String
     /// The TCP peer; the client address when no proxy is in front.
     public let remoteAddress: SocketAddress?
+    /// The client's IP address for rate limits; set by `ClientAddressMiddleware`.
+    public var clientIP: String = "unknown"
     /// Set by `AuthenticationMiddleware` on protected routes.
     public var identity: Identity?
 

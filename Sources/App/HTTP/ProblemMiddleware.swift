@@ -40,6 +40,15 @@ struct ProblemMiddleware: RouterMiddleware {
             return problem(for: error)
         case let error as PasswordResetError:
             return problem(for: error)
+        case let error as RateLimitExceeded:
+            var problem = Problem(
+                status: .tooManyRequests,
+                code: "rate_limited",
+                title: "Too many requests",
+                detail: "Too many requests of this kind; try again in \(error.retryAfter) seconds."
+            )
+            problem.headers[.retryAfter] = String(error.retryAfter)
+            return problem
         case let error as HTTPError:
             return problem(forStatus: error.status)
         default:

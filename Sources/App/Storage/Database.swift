@@ -5,6 +5,7 @@ import ServiceLifecycle
 public protocol Database: Sendable {
     var accounts: any AccountStore { get }
     var outbox: any OutboxStore { get }
+    var rateLimits: any RateLimitStore { get }
     /// Runs alongside the application (e.g. the connection pool); nil when nothing needs to run.
     var service: (any Service)? { get }
     /// Applies pending migrations; safe when several instances call it at once.

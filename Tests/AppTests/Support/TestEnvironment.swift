@@ -36,7 +36,8 @@ struct TestEnvironment {
                 publicBaseURL: "https://accounts.example.test",
                 emailFrom: EmailAddress("no-reply@example.test")!,
                 bcryptCost: 4,
-                outbox: OutboxSettings(retryBaseDelay: .zero)
+                outbox: OutboxSettings(retryBaseDelay: .zero),
+                rateLimits: .unlimited
             )
             configure(&configuration)
             let database = try await openDatabase(settings, logger: logger)

@@ -85,5 +85,19 @@ enum PostgresMigrations {
                 "CREATE INDEX users_created_at_idx ON users (created_at, id)",
             ]
         ),
+        Migration(
+            version: 3,
+            name: "rate_limit_counters",
+            statements: [
+                """
+                CREATE TABLE rate_limit_counters (
+                    bucket text PRIMARY KEY,
+                    window_start timestamptz NOT NULL,
+                    hits integer NOT NULL
+                )
+                """,
+                "CREATE INDEX rate_limit_counters_window_start_idx ON rate_limit_counters (window_start)",
+            ]
+        ),
     ]
 }

@@ -9,6 +9,7 @@ public struct PostgresStorage: Database {
     public let client: PostgresClient
     public let accounts: any AccountStore
     public let outbox: any OutboxStore
+    public let rateLimits: any RateLimitStore
     private let migrator: PostgresMigrator
     private let logger: Logger
 
@@ -33,6 +34,7 @@ public struct PostgresStorage: Database {
         self.client = client
         self.accounts = PostgresAccountStore(client: client, logger: logger)
         self.outbox = PostgresOutboxStore(client: client, logger: logger)
+        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger)
         self.migrator = PostgresMigrator(client: client, migrations: PostgresMigrations.all)
         self.logger = logger
     }

@@ -87,5 +87,19 @@ enum SQLiteMigrations {
                 "CREATE INDEX users_created_at_idx ON users (created_at, id)",
             ]
         ),
+        Migration(
+            version: 3,
+            name: "rate_limit_counters",
+            statements: [
+                """
+                CREATE TABLE rate_limit_counters (
+                    bucket TEXT PRIMARY KEY,
+                    window_start REAL NOT NULL,
+                    hits INTEGER NOT NULL
+                ) STRICT
+                """,
+                "CREATE INDEX rate_limit_counters_window_start_idx ON rate_limit_counters (window_start)",
+            ]
+        ),
     ]
 }

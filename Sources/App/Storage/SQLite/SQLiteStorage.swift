@@ -21,6 +21,7 @@ public final class SQLiteStorage: Database {
 
     public var accounts: any AccountStore { SQLiteAccountStore(storage: self) }
     public var outbox: any OutboxStore { SQLiteOutboxStore(storage: self) }
+    public var rateLimits: any RateLimitStore { SQLiteRateLimitStore(storage: self) }
     public var service: (any Service)? { SQLiteCloser(storage: self) }
 
     /// Opens (creating it and its folder if needed) the database file at `path`.

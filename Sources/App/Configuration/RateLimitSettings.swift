@@ -1,0 +1,42 @@
+/// How many requests a client IP and an email address may make per window, per action.
+/// Counters live in the database, so every instance shares them and restarts keep them.
+public struct RateLimitSettings: Sendable {
+    /// Length of the fixed counting window.
+    public var window: Duration
+    public var registerPerIP: Int
+    public var registerPerEmail: Int
+    public var loginPerIP: Int
+    /// Failed logins per account per window before further attempts are refused.
+    public var loginFailuresPerAccount: Int
+    /// Resend and forgot requests, together.
+    public var emailRequestsPerIP: Int
+    public var emailRequestsPerAddress: Int
+
+    public init(
+        window: Duration = .seconds(900),
+        registerPerIP: Int = 20,
+        registerPerEmail: Int = 5,
+        loginPerIP: Int = 100,
+        loginFailuresPerAccount: Int = 10,
+        emailRequestsPerIP: Int = 20,
+        emailRequestsPerAddress: Int = 5
+    ) {
+        self.window = window
+        self.registerPerIP = registerPerIP
+        self.registerPerEmail = registerPerEmail
+        self.loginPerIP = loginPerIP
+        self.loginFailuresPerAccount = loginFailuresPerAccount
+        self.emailRequestsPerIP = emailRequestsPerIP
+        self.emailRequestsPerAddress = emailRequestsPerAddress
+    }
+
+    /// No practical limit; for tests that are about something else.
+    public static let unlimited = RateLimitSettings(
+        registerPerIP: 1_000_000,
+        registerPerEmail: 1_000_000,
+        loginPerIP: 1_000_000,
+        loginFailuresPerAccount: 1_000_000,
+        emailRequestsPerIP: 1_000_000,
+        emailRequestsPerAddress: 1_000_000
+    )
+}

@@ -1,0 +1,40 @@
+import Foundation
+import SQLiteNIO
+
+/// `RateLimitStore` on the SQLite file.
+struct SQLiteRateLimitStore: RateLimitStore {
+    let storage: SQLiteStorage
+
+    func hit(bucket: String, windowStart: Date) async throws -> Int {
+        try await storage.withTransaction { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO rate_limit_counters (bucket, window_start, hits) VALUES (?1, ?2, 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    hits = CASE WHEN rate_limit_counters.window_start = excluded.window_start
+                                THEN rate_limit_counters.hits + 1 ELSE 1 END,
+                    window_start = excluded.window_start
+                RETURNING hits
+                """,
+                [.text(bucket), SQLiteData(windowStart)]
+            )
+            return try rows.first?.int("hits") ?? 1
+        }
+    }
+
+    func hits(bucket: String, windowStart: Date) async throws -> Int {
+        try await storage.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT hits FROM rate_limit_counters WHERE bucket = ? AND window_start = ?",
+                [.text(bucket), SQLiteData(windowStart)]
+            )
+            return try rows.first?.int("hits") ?? 0
+        }
+    }
+
+    func purge(before date: Date) async throws {
+        try await storage.withConnection { connection in
+            _ = try await connection.query("DELETE FROM rate_limit_counters WHERE window_start < ?", [SQLiteData(date)])
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import App
+
+@Suite("Rate limits and the login throttle")
+struct RateLimitTests {
+    private func registerBody(_ email: String) -> ByteBuffer {
+        ByteBuffer(string: #"{"email":"\#(email)","password":"a good passphrase"}"#)
+    }
+
+    /// Registers from the client IP `ip`, as a trusted proxy on loopback would forward it.
+    private func register(
+        _ client: some TestClientProtocol, _ email: String, from ip: String
+    ) async throws -> TestResponse {
+        try await client.execute(
+            uri: "/v1/register",
+            method: .post,
+            headers: [.contentType: "application/json", HTTPField.Name("X-Forwarded-For")!: "203.0.113.99, \(ip)"],
+            body: registerBody(email)
+        )
+    }
+
+    /// Moves every counter one window into the past, as if the window had ended.
+    private func endWindow(_ env: TestEnvironment) async throws {
+        try await env.execute(
+            postgres: "UPDATE rate_limit_counters SET window_start = window_start - interval '1 day'",
+            sqlite: "UPDATE rate_limit_counters SET window_start = window_start - 86400"
+        )
+    }
+
+    @Test(
+        "registrations per client IP: over the limit 429 with Retry-After, nothing written; reset when the window ends",
+        arguments: Backend.allCases)
+    func perIP(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend,
+            configure: { configuration in
+                configuration.rateLimits = RateLimitSettings(registerPerIP: 2)
+                configuration.http.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+            }
+        ) { env in
+            try await env.withApp(.live) { client in
+                #expect(try await register(client, "one@example.com", from: "198.51.100.1").status == .accepted)
+                #expect(try await register(client, "two@example.com", from: "198.51.100.1").status == .accepted)
+                let refused = try await register(client, "three@example.com", from: "198.51.100.1")
+                #expect(refused.status == .tooManyRequests)
+                #expect(refused.headers[.contentType] == "application/problem+json")
+                #expect(refused.json["code"] as? String == "rate_limited")
+                let retryAfter = try #require(refused.headers[.retryAfter].flatMap(Int.init))
+                #expect((1...900).contains(retryAfter))
+                #expect(try await env.count("SELECT count(*) FROM users WHERE email = 'three@example.com'") == 0)
+                // Another client is not affected; the spoofed left-most entry is ignored.
+                #expect(try await register(client, "four@example.com", from: "198.51.100.2").status == .accepted)
+                try await endWindow(env)
+                #expect(try await register(client, "five@example.com", from: "198.51.100.1").status == .accepted)
+            }
+        }
+    }
+
+    @Test("registrations per address, whatever the client IP", arguments: Backend.allCases)
+    func perAddress(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend,
+            configure: { configuration in
+                configuration.rateLimits = RateLimitSettings(registerPerEmail: 2)
+                configuration.http.trustedProxies = [IPNetwork("127.0.0.1")!, IPNetwork("::1")!]
+            }
+        ) { env in
+            try await env.withApp(.live) { client in
+                #expect(try await register(client, "target@example.com", from: "198.51.100.1").status == .accepted)
+                #expect(try await register(client, "TARGET@example.com", from: "198.51.100.2").status == .accepted)
+                #expect(
+                    try await register(client, "target@example.com", from: "198.51.100.3").status == .tooManyRequests)
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "target@example.com").count == 2)
+            }
+        }
+    }
+
+    @Test("resend and forgot share a budget per address", arguments: Backend.allCases)
+    func emailRequests(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(emailRequestsPerAddress: 2) }
+        ) { env in
+            try await env.withApp { client in
+                #expect(
+                    try await client.postJSON("/v1/verify/resend", object: ["email": "x@example.com"]).status
+                        == .accepted)
+                #expect(
+                    try await client.postJSON("/v1/password/forgot", object: ["email": "x@example.com"]).status
+                        == .accepted)
+                let third = try await client.postJSON("/v1/password/forgot", object: ["email": "x@example.com"])
+                #expect(third.status == .tooManyRequests)
+                #expect(third.headers[.retryAfter] != nil)
+            }
+        }
+    }
+
+    @Test("the counters are shared by two instances on one database")
+    func sharedAcrossInstances() async throws {
+        try await TestEnvironment.with(.postgres, configure: { $0.rateLimits = RateLimitSettings(registerPerEmail: 2) })
+        { env in
+            let first = try await env.makeApplication()
+            let second = try await env.makeApplication()
+            try await first.test(.router) { one in
+                try await second.test(.router) { two in
+                    var statuses: [HTTPResponse.Status] = []
+                    for instance in [one, two, one, two] {
+                        statuses.append(
+                            try await instance.register(email: "shared@example.com", password: "a good passphrase")
+                                .status)
+                    }
+                    #expect(statuses == [.accepted, .accepted, .tooManyRequests, .tooManyRequests])
+                }
+            }
+        }
+    }
+
+    @Test(
+        "after too many failed logins an account is throttled for the rest of the window, even with the right password",
+        arguments: Backend.allCases)
+    func bruteForceThrottle(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(loginFailuresPerAccount: 3) }
+        ) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: "victim@example.com", password: "right passphrase")
+                for _ in 0..<3 {
+                    #expect(
+                        try await client.login(email: "victim@example.com", password: "guess passphrase").status
+                            == .unauthorized)
+                }
+                let throttled = try await client.login(email: "victim@example.com", password: "right passphrase")
+                #expect(throttled.status == .tooManyRequests)
+                #expect(throttled.headers[.retryAfter] != nil)
+                // Unknown addresses are throttled the same way: the throttle reveals nothing.
+                for _ in 0..<3 {
+                    _ = try await client.login(email: "ghost@example.com", password: "guess passphrase")
+                }
+                #expect(
+                    try await client.login(email: "ghost@example.com", password: "guess passphrase").status
+                        == .tooManyRequests)
+                // Other accounts are not affected, and the owner gets back in when the window ends.
+                try await endWindow(env)
+                #expect(try await client.login(email: "victim@example.com", password: "right passphrase").status == .ok)
+            }
+        }
+    }
+
+    @Test("successful logins do not count towards the throttle", arguments: Backend.allCases)
+    func successesDoNotCount(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(loginFailuresPerAccount: 2) }
+        ) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: "busy@example.com", password: "right passphrase")
+                for _ in 0..<5 {
+                    #expect(
+                        try await client.login(email: "busy@example.com", password: "right passphrase").status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test("the client IP is the peer unless the peer is a trusted proxy; then the right-most untrusted hop")
+    func clientIP() {
+        let proxies = [IPNetwork("10.0.0.0/8")!, IPNetwork("2001:db8::/32")!]
+        let resolve = { (peer: String?, forwarded: [String]) in
+            ClientAddressMiddleware.clientIP(peer: peer, forwardedFor: forwarded, trustedProxies: proxies)
+        }
+        #expect(resolve("198.51.100.7", ["1.2.3.4"]) == "198.51.100.7")  // untrusted peer: header ignored
+        #expect(resolve("10.1.2.3", ["1.2.3.4, 198.51.100.7"]) == "198.51.100.7")
+        #expect(resolve("10.1.2.3", ["1.2.3.4, 198.51.100.7, 10.9.9.9"]) == "198.51.100.7")
+        #expect(resolve("10.1.2.3", ["1.2.3.4", "198.51.100.7"]) == "198.51.100.7")
+        #expect(resolve("2001:db8::1", ["198.51.100.8"]) == "198.51.100.8")
+        #expect(resolve("10.1.2.3", []) == "10.1.2.3")
+        #expect(resolve("10.1.2.3", ["not-an-ip"]) == "10.1.2.3")
+        #expect(resolve(nil, []) == "unknown")
+        #expect(IPNetwork("10.0.0.0/8")!.contains("10.255.0.1"))
+        #expect(!IPNetwork("10.0.0.0/8")!.contains("11.0.0.1"))
+        #expect(IPNetwork("192.168.1.0/24")!.contains("::ffff:192.168.1.9"))
+        #expect(IPNetwork("10.0.0.0/33") == nil)
+    }
+}
