@@ -34,6 +34,8 @@ public func buildApplication(
     let signal = OutboxSignal()
     let hasher = PasswordHasher(cost: configuration.bcryptCost)
     let policy = PasswordPolicy()
+    // Load the common-password list now, so a broken build fails at start-up, not mid-request.
+    logger.debug("password policy ready", metadata: ["common_passwords": "\(CommonPasswords.shared.count)"])
 
     let router = Router(context: AppRequestContext.self)
     // Outermost first: every response, errors and preflights included, gets the security

@@ -75,8 +75,8 @@ struct RegistrationTests {
     func caseInsensitiveDuplicates(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
-                let first = try await client.register(email: "Bob@Example.COM", password: "bob's passphrase")
-                let second = try await client.register(email: "  bob@example.com ", password: "bob's passphrase")
+                let first = try await client.register(email: "Bob@Example.COM", password: "a private passphrase")
+                let second = try await client.register(email: "  bob@example.com ", password: "a private passphrase")
                 #expect(first.status == .accepted)
                 #expect(second.status == .accepted)
                 #expect(try await env.count("SELECT count(*) FROM users") == 1)
@@ -91,7 +91,7 @@ struct RegistrationTests {
     func activeAddressGetsNotice(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
-                _ = try await client.register(email: "carol@example.com", password: "carol's passphrase")
+                _ = try await client.register(email: "carol@example.com", password: "a private passphrase")
                 try await env.deliverEmails()
                 let token = try #require(verificationToken(in: env.transport.sent(to: "carol@example.com")[0].textBody))
                 _ = try await client.verify(token: token)
@@ -147,7 +147,7 @@ struct RegistrationTests {
             try await env.withApp { client in
                 // A real database failure at the last statement: the outbox insert.
                 try await env.makeOutboxInsertsFail()
-                let response = try await client.register(email: "dave@example.com", password: "dave's passphrase")
+                let response = try await client.register(email: "dave@example.com", password: "a private passphrase")
                 #expect(response.status == .internalServerError)
                 #expect(response.json["code"] as? String == "internal_error")
                 #expect(!response.text.contains("outbox unavailable"))

@@ -135,7 +135,7 @@ struct ValidationTests {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 let cases = [
-                    ("eight@example.com", "12345678"),
+                    ("eight@example.com", "tz8#kq2!"),
                     ("max@example.com", String(repeating: "y", count: 128)),
                     ("emoji@example.com", "😀😀😀😀😀😀😀😀"),
                     (longestEmail, "long enough password"),
@@ -247,6 +247,23 @@ struct ValidationTests {
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(response.json["status"] as? Int == 404)
                 #expect(response.json["type"] as? String == "/problems/not_found")
+            }
+        }
+    }
+}
+
+@Suite("Password policy over HTTP")
+struct PasswordPolicyHTTPTests {
+    @Test("a common password or one containing the local part is a 422 naming the rule", arguments: Backend.allCases)
+    func policyOverHTTP(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                let common = try await client.register(email: "new@example.com", password: "Password1")
+                #expect(common.status == .unprocessableContent)
+                #expect(common.violations == ["password:common_password"])
+                let local = try await client.register(email: "marguerite@example.com", password: "marguerite-1987!")
+                #expect(local.violations == ["password:contains_email_local_part"])
+                #expect(try await env.count("SELECT count(*) FROM users") == 0)
             }
         }
     }

@@ -5,6 +5,8 @@
 public struct PasswordPolicy: Sendable {
     public static let minimumLength = 8
     public static let maximumLength = 128
+    /// Shorter local parts (`a@…`) would forbid too much; they are not checked.
+    public static let minimumLocalPartLength = 3
 
     public init() {}
 
@@ -39,10 +41,28 @@ public struct PasswordPolicy: Sendable {
                 )
             )
         }
-        if let email, normalized.lowercased() == email.normalized {
+        let lowered = normalized.lowercased()
+        if let email, lowered == email.normalized {
             violations.append(
                 FieldViolation(
                     field: "password", rule: "equals_email", detail: "The password must not be the email address.")
+            )
+        } else if let email, email.localPart.count >= Self.minimumLocalPartLength, lowered.contains(email.localPart) {
+            violations.append(
+                FieldViolation(
+                    field: "password",
+                    rule: "contains_email_local_part",
+                    detail: "The password must not contain the part of the email address before the @."
+                )
+            )
+        }
+        if length >= Self.minimumLength, CommonPasswords.shared.contains(lowered) {
+            violations.append(
+                FieldViolation(
+                    field: "password",
+                    rule: "common_password",
+                    detail: "This password is one of the most common passwords; choose another."
+                )
             )
         }
         return violations
