@@ -2,6 +2,7 @@ import App
 import Crypto
 import Foundation
 import HummingbirdTesting
+import NIOCore
 import PostgresNIO
 import Testing
 
@@ -210,6 +211,53 @@ struct VerificationTests {
                 #expect(outcomes.filter { $0 == "200 verified" }.count == 1)
                 #expect(outcomes.allSatisfy { $0.hasPrefix("200") || $0 == "400 invalid_token" })
                 #expect(try await env.account("leo@example.com")?.status == "active")
+            }
+        }
+    }
+}
+
+@Suite("Verification with a confirmation step")
+struct ConfirmStepTests {
+    @Test("opening the link changes nothing; the confirm button's POST activates", arguments: Backend.allCases)
+    func confirmStep(backend: Backend) async throws {
+        try await TestEnvironment.with(backend, configure: { $0.verifyConfirmStep = true }) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "scanned@example.com", password: "a good passphrase")
+                try await env.deliverEmails()
+                let token = try #require(
+                    verificationToken(in: env.transport.sent(to: "scanned@example.com")[0].textBody))
+
+                // What a mail filter's link scanner does: GET, as a browser and as anything else.
+                let page = try await client.verify(token: token, accept: "text/html")
+                #expect(page.status == .ok)
+                #expect(page.text.contains(#"<form method="post" action="/v1/verify">"#))
+                let api = try await client.verify(token: token)
+                #expect(api.json["status"] as? String == "confirmation_required")
+                #expect(try await env.account("scanned@example.com")?.status == "pending")
+
+                let confirmed = try await client.execute(
+                    uri: "/v1/verify",
+                    method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "token=\(token)")
+                )
+                #expect(confirmed.status == .ok)
+                #expect(confirmed.text.contains("Email address confirmed"))
+                #expect(try await env.account("scanned@example.com")?.status == "active")
+            }
+        }
+    }
+
+    @Test("without the confirmation step, POST /v1/verify with JSON also activates", arguments: Backend.allCases)
+    func postJSON(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "api@example.com", password: "a good passphrase")
+                try await env.deliverEmails()
+                let token = try #require(verificationToken(in: env.transport.sent(to: "api@example.com")[0].textBody))
+                let response = try await client.postJSON("/v1/verify", object: ["token": token])
+                #expect(response.json["status"] as? String == "verified")
+                #expect(try await env.account("api@example.com")?.status == "active")
             }
         }
     }
