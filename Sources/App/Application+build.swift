@@ -99,6 +99,15 @@ public func buildApplication(
     if let service = database.service { services.append(service) }
     if options.runsOutboxWorker {
         services.append(
+            Housekeeping(
+                rateLimits: database.rateLimits,
+                window: configuration.rateLimits.window,
+                interval: .seconds(600),
+                gate: gate,
+                logger: logger
+            )
+        )
+        services.append(
             OutboxWorker(
                 store: database.outbox,
                 transport: options.transport ?? makeTransport(configuration.emailTransport),

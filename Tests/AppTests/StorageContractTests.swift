@@ -186,3 +186,26 @@ struct StorageContractTests {
         }
     }
 }
+
+@Suite("Rate-limit counters")
+struct RateLimitStoreTests {
+    @Test(
+        "hits count per window, a new window restarts at one, and old windows are purged", arguments: Backend.allCases)
+    func counters(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.database.migrate(logger: env.logger)
+            let store = env.database.rateLimits
+            let first = Date(timeIntervalSince1970: 1_800_000_000)
+            let second = first.addingTimeInterval(900)
+            #expect(try await store.hit(bucket: "b", windowStart: first) == 1)
+            #expect(try await store.hit(bucket: "b", windowStart: first) == 2)
+            #expect(try await store.hits(bucket: "b", windowStart: first) == 2)
+            #expect(try await store.hits(bucket: "other", windowStart: first) == 0)
+            #expect(try await store.hit(bucket: "b", windowStart: second) == 1)
+            #expect(try await store.hits(bucket: "b", windowStart: first) == 0)
+            _ = try await store.hit(bucket: "old", windowStart: first)
+            try await store.purge(before: second)
+            #expect(try await env.count("SELECT count(*) FROM rate_limit_counters") == 1)
+        }
+    }
+}
