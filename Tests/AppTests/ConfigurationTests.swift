@@ -109,12 +109,27 @@ struct ConfigurationTests {
             ("LOG_LEVEL", "verbose"), ("EMAIL_TRANSPORT", "carrier-pigeon"), ("EMAIL_FROM", "not an address"),
             ("PUBLIC_BASE_URL", "accounts.example.com"), ("PUBLIC_BASE_URL", "ftp://example.com"),
             ("PUBLIC_BASE_URL", "https://example.com/?a=b"), ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("CORS_ALLOWED_ORIGINS", "*"), ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
+            ("CORS_ALLOWED_ORIGINS", "app.example.com"), ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("TRUSTED_PROXIES", "proxy.local"),
+            ("TRUST_PROXY_TLS", "maybe"),
+            ("MAX_CONNECTIONS", "0"), ("IDLE_TIMEOUT", "0"), ("RATE_LIMIT_WINDOW", "0"),
+            ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
+            ("VERIFY_CONFIRM_STEP", "sometimes"),
         ]
     )
     func invalidValue(variable: String, value: String) {
         let failure = error(minimal.merging([variable: value]) { $1 })
         #expect(failure?.variable == variable)
         #expect(failure?.description.hasPrefix("\(variable): ") == true)
+    }
+
+    @Test("TLS needs both files, and both readable")
+    func tlsFiles() {
+        #expect(error(minimal.merging(["TLS_CERT_FILE": "/nonexistent/cert.pem"]) { $1 })?.variable == "TLS_KEY_FILE")
+        #expect(error(minimal.merging(["TLS_KEY_FILE": "/nonexistent/key.pem"]) { $1 })?.variable == "TLS_CERT_FILE")
+        let both = ["TLS_CERT_FILE": "/nonexistent/cert.pem", "TLS_KEY_FILE": "/nonexistent/key.pem"]
+        #expect(error(minimal.merging(both) { $1 })?.variable == "TLS_CERT_FILE")
     }
 
     @Test("an error about DATABASE_URL never repeats the password")
