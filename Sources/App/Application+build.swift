@@ -45,7 +45,11 @@ public func buildApplication(
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(AccessLogMiddleware())
     router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: configuration.http.corsAllowedOrigins))
-    router.middlewares.add(ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
+    router.middlewares.add(
+        ClientAddressMiddleware(
+            trustedProxies: configuration.http.trustedProxies,
+            bodyTimeout: configuration.http.requestTimeout
+        ))
     router.middlewares.add(ProblemMiddleware())
     let links = Links(baseURL: configuration.publicBaseURL, passwordResetURL: configuration.accounts.passwordResetURL)
     let registration = RegistrationService(
@@ -162,7 +166,9 @@ private func migrate(
 
 /// HTTP/1.1, over TLS when configured, with the idle timeout and header size bounds.
 func makeServer(_ settings: HTTPSettings) throws -> HTTPServerBuilder {
+    let headTimeout = TimeAmount.nanoseconds(Int64(settings.requestTimeout.timeInterval * 1e9))
     let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headTimeout)],
         idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)),
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: settings.maxHeaderSize, maxHeaderListSize: settings.maxHeaderSize)

@@ -48,4 +48,37 @@ struct ConnectionLimitTests {
             }
         }
     }
+
+    @Test("a client trickling its request head is disconnected at REQUEST_TIMEOUT although it never goes idle")
+    func slowloris() async throws {
+        try await TestEnvironment.with(.sqlite, configure: { $0.http.requestTimeout = .seconds(2) }) { env in
+            try await env.withApp(.live) { client in
+                let connection = try RawConnection(port: try #require(client.port))
+                // A byte every 200 ms: never idle for the 30 s idle timeout, headers never complete.
+                connection.trickle(
+                    "GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + String(repeating: "a", count: 200),
+                    pauseMilliseconds: 200
+                )
+                let (text, closed) = await connection.readUntilClosed(timeout: 20)
+                #expect(closed)
+                #expect(!text.hasPrefix("HTTP/1.1 200"))
+            }
+        }
+    }
+
+    @Test("a body that does not arrive within REQUEST_TIMEOUT gets 408")
+    func slowBody() async throws {
+        try await TestEnvironment.with(.sqlite, configure: { $0.http.requestTimeout = .seconds(2) }) { env in
+            try await env.withApp(.live) { client in
+                let connection = try RawConnection(port: try #require(client.port))
+                connection.send(
+                    "POST /v1/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 100\r\n\r\n{\"email\":"
+                )
+                let (text, _) = await connection.readUntilClosed(timeout: 20)
+                #expect(text.hasPrefix("HTTP/1.1 408"))
+                #expect(try await env.count("SELECT count(*) FROM users") == 0)
+            }
+        }
+    }
 }

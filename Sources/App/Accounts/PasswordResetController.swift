@@ -72,12 +72,7 @@ struct PasswordResetController {
     }
 
     private func resetFromForm(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw RequestBodyError.tooLarge(limit: context.maxUploadSize)
-        }
+        let body = try await JSONRequestBody.bytes(of: request, context: context)
         let fields = try? URLEncodedFormDecoder().decode(FormFields.self, from: String(buffer: body))
         do {
             try await service.reset(

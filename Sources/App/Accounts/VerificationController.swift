@@ -74,7 +74,7 @@ struct VerificationController {
     @Sendable func confirm(_ request: Request, context: AppRequestContext) async throws -> Response {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         if contentType.hasPrefix("application/x-www-form-urlencoded") {
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let body = try await JSONRequestBody.bytes(of: request, context: context)
             let token = (try? URLEncodedFormDecoder().decode(ConfirmForm.self, from: String(buffer: body)))?.token ?? ""
             return try await activate(token: token, wantsHTML: true, request, context)
         }

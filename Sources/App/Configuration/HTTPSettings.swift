@@ -16,6 +16,8 @@ public struct HTTPSettings: Sendable {
     public var idleTimeout: Duration
     /// Upper bound of all request header fields together.
     public var maxHeaderSize: Int
+    /// Time a client has to send a complete request head, and then its body.
+    public var requestTimeout: Duration
 
     public init(
         tls: TLSConfiguration? = nil,
@@ -24,7 +26,8 @@ public struct HTTPSettings: Sendable {
         trustedProxies: [IPNetwork] = [],
         maxConnections: Int = 1000,
         idleTimeout: Duration = .seconds(30),
-        maxHeaderSize: Int = 16 * 1024
+        maxHeaderSize: Int = 16 * 1024,
+        requestTimeout: Duration = .seconds(10)
     ) {
         self.tls = tls
         self.trustProxyTLS = trustProxyTLS
@@ -33,6 +36,7 @@ public struct HTTPSettings: Sendable {
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
         self.maxHeaderSize = maxHeaderSize
+        self.requestTimeout = requestTimeout
     }
 
     /// Whether clients reach the service over HTTPS (so HSTS applies).
@@ -93,6 +97,7 @@ public struct HTTPSettings: Sendable {
         }
         settings.maxConnections = try env.integer("MAX_CONNECTIONS", default: 1000, range: 1...100_000)
         settings.idleTimeout = .seconds(try env.integer("IDLE_TIMEOUT", default: 30, range: 1...3600))
+        settings.requestTimeout = .seconds(try env.integer("REQUEST_TIMEOUT", default: 10, range: 1...600))
         return settings
     }
 

@@ -12,6 +12,8 @@ public struct AppRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     /// The client's IP address for rate limits; set by `ClientAddressMiddleware`.
     public var clientIP: String = "unknown"
+    /// How long the body may take to arrive; set from `REQUEST_TIMEOUT` by `ClientAddressMiddleware`.
+    public var bodyTimeout: Duration = .seconds(10)
     /// Set by `AuthenticationMiddleware` on protected routes.
     public var identity: Identity?
 

@@ -2,7 +2,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Works out the client's IP address for rate limits: the TCP peer, unless the peer is a
+/// Sets what the request's handlers need to know about its connection: the body timeout, and
+/// the client's IP address for rate limits: the TCP peer, unless the peer is a
 /// trusted proxy (`TRUSTED_PROXIES`); then the right-most `X-Forwarded-For` entry that is
 /// not itself a trusted proxy. Entries a client wrote itself sit further left and are never
 /// believed.
@@ -10,11 +11,13 @@ struct ClientAddressMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let trustedProxies: [IPNetwork]
+    let bodyTimeout: Duration
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
+        context.bodyTimeout = bodyTimeout
         context.clientIP = Self.clientIP(
             peer: context.remoteAddress?.ipAddress,
             forwardedFor: request.headers[values: .xForwardedFor],

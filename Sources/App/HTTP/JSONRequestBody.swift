@@ -13,14 +13,7 @@ enum JSONRequestBody {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw .tooLarge(limit: limit)
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw .tooLarge(limit: limit)
-        } catch {
-            throw .malformed
-        }
+        let buffer = try await bytes(of: request, context: context)
         let value: JSONValue
         do {
             value = try StrictJSONParser.parse(Array(buffer: buffer))
@@ -33,6 +26,25 @@ enum JSONRequestBody {
         }
         guard case .object(let object) = value else { throw .notAnObject }
         return object
+    }
+
+    /// The whole body, at most `maxUploadSize` bytes, read within the request timeout so a
+    /// client trickling its body cannot hold the request open.
+    static func bytes(of request: Request, context: AppRequestContext) async throws(RequestBodyError) -> ByteBuffer {
+        let limit = context.maxUploadSize
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw .tooLarge(limit: limit)
+        }
+        let body = request.body
+        do {
+            return try await withTimeout(context.bodyTimeout) { try await body.collect(upTo: limit) }
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge(limit: limit)
+        } catch is TimeoutError {
+            throw .timeout
+        } catch {
+            throw .malformed
+        }
     }
 
     /// `application/json` or any `+json` type; a charset, if given, must be UTF-8.

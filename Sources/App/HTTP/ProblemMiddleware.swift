@@ -93,6 +93,15 @@ struct ProblemMiddleware: RouterMiddleware {
                 title: "JSON nested too deeply",
                 detail: "The request body nests arrays or objects more than \(StrictJSONParser.maxDepth) levels deep."
             )
+        case .timeout:
+            var problem = Problem(
+                status: .requestTimeout,
+                code: "request_timeout",
+                title: "Request timeout",
+                detail: "The request body did not arrive in time."
+            )
+            problem.headers[.connection] = "close"
+            return problem
         case .notAnObject:
             return .validation([
                 FieldViolation(field: "", rule: "type", detail: "The request body must be a JSON object.")

@@ -10,6 +10,8 @@ public enum RequestBodyError: Error, Sendable {
     case duplicateMember(String)
     /// Nested deeper than the parser allows (400).
     case tooDeep
+    /// The body did not arrive within the request timeout (408).
+    case timeout
     /// Well-formed JSON that is not an object (422).
     case notAnObject
 }

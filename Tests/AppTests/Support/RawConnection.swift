@@ -35,6 +35,19 @@ final class RawConnection: @unchecked Sendable {
         _ = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Sends `text` one byte at a time with a pause between bytes, on a thread of its own,
+    /// until it is all sent or the server has closed the connection.
+    func trickle(_ text: String, pauseMilliseconds: UInt32) {
+        let bytes = Array(text.utf8)
+        Thread {
+            for byte in bytes {
+                var one = byte
+                if Glibc.send(self.fd, &one, 1, Int32(MSG_NOSIGNAL)) <= 0 { return }
+                usleep(pauseMilliseconds * 1000)
+            }
+        }.start()
+    }
+
     /// Reads until the server closes the connection or `timeout` passes without data, on a
     /// thread of its own: a blocking read on Swift's cooperative pool (two threads here)
     /// could starve the very server it waits for.
