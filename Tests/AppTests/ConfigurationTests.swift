@@ -5,17 +5,22 @@ import Testing
 
 @testable import App
 
+/// The error reading `environment` stops with, or nil when it is accepted.
+func configurationError(_ environment: [String: String]) -> ConfigurationError? {
+    do {
+        _ = try AppConfiguration(environment: environment)
+        return nil
+    } catch {
+        return error
+    }
+}
+
 @Suite("Configuration from the environment")
 struct ConfigurationTests {
     let minimal = ["DATABASE_URL": "postgres://app:secret@db.internal:5433/registration"]
 
     private func error(_ environment: [String: String]) -> ConfigurationError? {
-        do {
-            _ = try AppConfiguration(environment: environment)
-            return nil
-        } catch {
-            return error
-        }
+        configurationError(environment)
     }
 
     @Test("defaults apply when only DATABASE_URL is set")
@@ -152,12 +157,7 @@ struct AuthConfigurationTests {
     let minimal = ["DATABASE_URL": "sqlite:/tmp/config-test.sqlite"]
 
     private func error(_ environment: [String: String]) -> ConfigurationError? {
-        do {
-            _ = try AppConfiguration(environment: environment)
-            return nil
-        } catch {
-            return error
-        }
+        configurationError(environment)
     }
 
     @Test(
