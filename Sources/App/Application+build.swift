@@ -12,10 +12,13 @@ public struct BuildOptions: Sendable {
     public var transport: (any EmailTransport)?
     /// Whether the in-process outbox worker runs; tests may drive delivery themselves.
     public var runsOutboxWorker: Bool
+    /// The metrics registry to record into; a new one when nil.
+    public var metrics: ServiceMetrics?
 
-    public init(transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true) {
+    public init(transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true, metrics: ServiceMetrics? = nil) {
         self.transport = transport
         self.runsOutboxWorker = runsOutboxWorker
+        self.metrics = metrics
     }
 }
 
@@ -32,7 +35,8 @@ public func buildApplication(
     let database = try await openDatabase(configuration.database, logger: logger)
     let gate = StartupGate()
     let signal = OutboxSignal()
-    let hasher = PasswordHasher(cost: configuration.bcryptCost)
+    let metrics = options.metrics ?? ServiceMetrics()
+    let hasher = PasswordHasher(cost: configuration.bcryptCost, metrics: metrics)
     let policy = PasswordPolicy()
     // Load the common-password list now, so a broken build fails at start-up, not mid-request.
     logger.debug("password policy ready", metadata: ["common_passwords": "\(CommonPasswords.shared.count)"])
@@ -43,7 +47,7 @@ public func buildApplication(
     // allowed front end can read them.
     router.middlewares.add(SecurityHeadersMiddleware(sendsHSTS: configuration.http.servesHTTPS))
     router.middlewares.add(RequestIDMiddleware())
-    router.middlewares.add(AccessLogMiddleware())
+    router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: configuration.http.corsAllowedOrigins))
     router.middlewares.add(
         ClientAddressMiddleware(
@@ -58,7 +62,8 @@ public func buildApplication(
         tokenTTL: configuration.verificationTokenTTL,
         links: links,
         signal: signal,
-        resendCooldown: configuration.accounts.emailCooldown
+        resendCooldown: configuration.accounts.emailCooldown,
+        metrics: metrics
     )
     let tokens = try await AccessTokens.make(settings: configuration.auth, logger: logger)
     let sessions = try await SessionService(
@@ -75,7 +80,7 @@ public func buildApplication(
         signal: signal,
         settings: configuration.accounts
     )
-    let verification = VerificationService(store: database.accounts)
+    let verification = VerificationService(store: database.accounts, metrics: metrics)
     let limiter = RateLimiter(store: database.rateLimits, window: configuration.rateLimits.window)
     let limits = configuration.rateLimits
     router.addRoutes(
@@ -92,12 +97,15 @@ public func buildApplication(
         ).endpoints,
         atPath: "/v1"
     )
-    router.addRoutes(SessionController(sessions: sessions, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
+    router.addRoutes(
+        SessionController(sessions: sessions, limiter: limiter, limits: limits, metrics: metrics).endpoints,
+        atPath: "/v1")
     router.addRoutes(
         PasswordResetController(service: resets, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
     router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
+    router.addRoutes(MetricsController(metrics: metrics, outbox: database.outbox).endpoints)
 
     var services: [any Service] = []
     if let service = database.service { services.append(service) }
@@ -119,7 +127,8 @@ public func buildApplication(
                 settings: configuration.outbox,
                 signal: signal,
                 gate: gate,
-                logger: logger
+                logger: logger,
+                metrics: metrics
             )
         )
     }

@@ -15,6 +15,7 @@ public struct RegistrationService: Sendable {
     let signal: OutboxSignal
     /// At most one resent link per address within this time.
     let resendCooldown: Duration
+    let metrics: ServiceMetrics
 
     public init(
         store: any AccountStore,
@@ -22,7 +23,8 @@ public struct RegistrationService: Sendable {
         tokenTTL: Duration,
         links: Links,
         signal: OutboxSignal,
-        resendCooldown: Duration = .seconds(60)
+        resendCooldown: Duration = .seconds(60),
+        metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.store = store
         self.hasher = hasher
@@ -30,6 +32,7 @@ public struct RegistrationService: Sendable {
         self.links = links
         self.signal = signal
         self.resendCooldown = resendCooldown
+        self.metrics = metrics
     }
 
     /// Registers `email` with `password`, both already validated.
@@ -65,9 +68,15 @@ public struct RegistrationService: Sendable {
         signal.notify()
         let event: String
         switch (claim.created, claim.status) {
-        case (true, _): event = "user.registered"
-        case (false, .pending): event = "user.registration_repeated"
-        case (false, .active): event = "user.registration_existing"
+        case (true, _):
+            event = "user.registered"
+            metrics.registration("new")
+        case (false, .pending):
+            event = "user.registration_repeated"
+            metrics.registration("pending_again")
+        case (false, .active):
+            event = "user.registration_existing"
+            metrics.registration("existing")
         }
         logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)"])
     }

@@ -4,9 +4,11 @@ import Logging
 /// Activates accounts from verification links.
 public struct VerificationService: Sendable {
     let store: any AccountStore
+    let metrics: ServiceMetrics
 
-    public init(store: any AccountStore) {
+    public init(store: any AccountStore, metrics: ServiceMetrics = ServiceMetrics()) {
         self.store = store
+        self.metrics = metrics
     }
 
     /// Activates the account the token belongs to with the password chosen together with it.
@@ -14,7 +16,10 @@ public struct VerificationService: Sendable {
     /// A token of an account that is already active answers `.alreadyVerified` and changes
     /// nothing, so double clicks and mail scanners that open links first see success.
     public func verify(token rawToken: String, logger: Logger) async throws(VerificationError) -> VerificationOutcome {
-        guard let token = OpaqueToken(parsing: rawToken) else { throw VerificationError(.invalid) }
+        guard let token = OpaqueToken(parsing: rawToken) else {
+            metrics.verification("invalid")
+            throw VerificationError(.invalid)
+        }
         let now = Date()
         let outcome: VerificationOutcome
         do {
@@ -34,14 +39,21 @@ public struct VerificationService: Sendable {
                 return .verified(accountID: record.accountID)
             }
         } catch let error as VerificationError {
+            switch error.kind {
+            case .invalid: metrics.verification("invalid")
+            case .expired: metrics.verification("expired")
+            case .unavailable: break
+            }
             throw error
         } catch {
             throw VerificationError(.unavailable(error))
         }
         switch outcome {
         case .verified(let id):
+            metrics.verification("verified")
             logger.info("account verified", metadata: ["event": "user.verified", "user_id": "\(id.lowercased)"])
         case .alreadyVerified(let id):
+            metrics.verification("already_verified")
             logger.info(
                 "verification link reused",
                 metadata: ["event": "user.verification_repeated", "user_id": "\(id.lowercased)"])

@@ -6,6 +6,7 @@ struct SessionController {
     let sessions: SessionService
     let limiter: RateLimiter
     let limits: RateLimitSettings
+    let metrics: ServiceMetrics
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -42,20 +43,28 @@ struct SessionController {
             values["email"].flatMap { StringFields.emailViolation($0) }.map { [$0] } ?? []
         }
         let email = EmailAddress(values["email"]!)!
-        try await limiter.consume("login:ip:\(context.clientIP)", limit: limits.loginPerIP)
-        // Brute-force throttle per account: failed attempts count, and once an address has
-        // had too many in the window, further attempts are refused without checking the
-        // password, until the window ends. Unknown addresses count the same way, so the
-        // throttle does not reveal which addresses exist.
         let failures = "login-failure:\(RateLimiter.addressKey(email))"
-        try await limiter.check(failures, limit: limits.loginFailuresPerAccount)
         let pair: TokenPair
         do {
+            try await limiter.consume("login:ip:\(context.clientIP)", limit: limits.loginPerIP)
+            // Brute-force throttle per account: failed attempts count, and once an address has
+            // had too many in the window, further attempts are refused without checking the
+            // password, until the window ends. Unknown addresses count the same way, so the
+            // throttle does not reveal which addresses exist.
+            try await limiter.check(failures, limit: limits.loginFailuresPerAccount)
             pair = try await sessions.login(email: email, password: values["password"]!, logger: context.logger)
         } catch AuthError.invalidCredentials {
+            metrics.login("invalid_credentials")
             try await limiter.record(failures)
             throw AuthError.invalidCredentials
+        } catch AuthError.emailNotVerified {
+            metrics.login("email_not_verified")
+            throw AuthError.emailNotVerified
+        } catch let error as RateLimitExceeded {
+            metrics.login("throttled")
+            throw error
         }
+        metrics.login("success")
         return Self.noStore(TokenResponse(pair))
     }
 

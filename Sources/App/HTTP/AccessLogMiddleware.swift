@@ -1,10 +1,12 @@
 import Hummingbird
 import Logging
 
-/// Writes one log line per request: method, route pattern (never the raw path or query,
+/// Updates the request metrics and writes one log line per request: method, route pattern (never the raw path or query,
 /// which may carry a token), status and duration.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+
+    let metrics: ServiceMetrics
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -12,6 +14,12 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
+        metrics.request(
+            route: context.endpointPath ?? "unmatched",
+            method: request.method.rawValue,
+            status: response.status.code,
+            duration: elapsed
+        )
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         context.logger.info(
             "request",

@@ -16,6 +16,7 @@ public struct OutboxWorker: Service {
     let signal: OutboxSignal
     let gate: StartupGate
     let logger: Logger
+    let metrics: ServiceMetrics
 
     public init(
         store: any OutboxStore,
@@ -24,7 +25,8 @@ public struct OutboxWorker: Service {
         settings: OutboxSettings,
         signal: OutboxSignal,
         gate: StartupGate,
-        logger: Logger
+        logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.store = store
         self.transport = transport
@@ -33,6 +35,7 @@ public struct OutboxWorker: Service {
         self.signal = signal
         self.gate = gate
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func run() async throws {
@@ -96,6 +99,7 @@ public struct OutboxWorker: Service {
             let reason = describe(error)
             if item.attempt >= settings.maxAttempts {
                 try await store.markFailed(id: email.id, at: Date(), error: reason)
+                metrics.email(transport: transport.name, outcome: "failed")
                 logger.error(
                     "email failed permanently",
                     metadata: [
@@ -106,6 +110,7 @@ public struct OutboxWorker: Service {
             } else {
                 let retryAt = Date().addingTimeInterval(retryDelay(afterAttempt: item.attempt).timeInterval)
                 try await store.scheduleRetry(id: email.id, at: retryAt, error: reason)
+                metrics.email(transport: transport.name, outcome: "retry")
                 logger.warning(
                     "email delivery failed, will retry",
                     metadata: [
@@ -117,6 +122,7 @@ public struct OutboxWorker: Service {
             return
         }
         try await store.markSent(id: email.id, at: Date())
+        metrics.email(transport: transport.name, outcome: "sent")
         logger.info(
             "email sent",
             metadata: [

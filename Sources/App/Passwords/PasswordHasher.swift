@@ -16,19 +16,32 @@ public struct PasswordHasher: Sendable {
 
     public let cost: Int
     private let threadPool: NIOThreadPool
+    private let metrics: ServiceMetrics?
 
     /// - Parameter cost: bcrypt's cost factor; must be in 4...31 (validated by configuration).
-    public init(cost: Int, threadPool: NIOThreadPool = .singleton) {
+    public init(cost: Int, threadPool: NIOThreadPool = .singleton, metrics: ServiceMetrics? = nil) {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         self.cost = cost
         self.threadPool = threadPool
+        self.metrics = metrics
+    }
+
+    /// Runs one bcrypt operation on the pool and records how long it took there.
+    private func timed<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async throws -> Result {
+        let metrics = self.metrics
+        return try await threadPool.runIfActive {
+            let start = ContinuousClock.now
+            let result = work()
+            metrics?.passwordHash(ContinuousClock.now - start)
+            return result
+        }
     }
 
     /// The stored form of `password`.
     public func hash(_ password: String) async throws -> String {
         let input = Self.prehash(password)
         let cost = UInt8(self.cost)
-        let digest = try await threadPool.runIfActive { Bcrypt.hash(input, cost: cost) }
+        let digest = try await timed { Bcrypt.hash(input, cost: cost) }
         return Self.schemePrefix + digest
     }
 
@@ -37,7 +50,7 @@ public struct PasswordHasher: Sendable {
         guard storedHash.hasPrefix(Self.schemePrefix) else { return false }
         let digest = String(storedHash.dropFirst(Self.schemePrefix.count))
         let input = Self.prehash(password)
-        return try await threadPool.runIfActive { Bcrypt.verify(input, hash: digest) }
+        return try await timed { Bcrypt.verify(input, hash: digest) }
     }
 
     /// Whether a stored hash was made with another cost (or scheme) than the configured one.

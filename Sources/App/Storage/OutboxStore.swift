@@ -11,6 +11,8 @@ public protocol OutboxStore: Sendable {
     func scheduleRetry(id: UUID, at: Date, error: String) async throws
     /// Gives up on an email for good and erases its bodies.
     func markFailed(id: UUID, at: Date, error: String) async throws
+    /// How many emails wait to be sent, and since when the oldest has been waiting.
+    func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?)
     /// Hands back a claimed email that was not attempted (shutdown), due at once and not counted.
     func releaseClaim(id: UUID, now: Date) async throws
 }

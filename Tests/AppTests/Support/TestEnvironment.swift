@@ -19,6 +19,8 @@ struct TestEnvironment {
     let transport: CapturingEmailTransport
     let logs: CapturingLogSink
     let logger: Logger
+    /// The registry the application and the test's worker record into.
+    let metrics = ServiceMetrics()
 
     /// Builds the environment and runs `body`; the app's own worker is off so tests decide
     /// when email is delivered (`deliverEmails()`).
@@ -61,7 +63,7 @@ struct TestEnvironment {
         try await buildApplication(
             configuration: configuration,
             logger: logger,
-            options: BuildOptions(transport: transport, runsOutboxWorker: runsOutboxWorker)
+            options: BuildOptions(transport: transport, runsOutboxWorker: runsOutboxWorker, metrics: metrics)
         )
     }
 
@@ -81,7 +83,8 @@ struct TestEnvironment {
             settings: settings ?? configuration.outbox,
             signal: OutboxSignal(),
             gate: StartupGate(open: true),
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
     }
 

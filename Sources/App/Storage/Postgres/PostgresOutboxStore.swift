@@ -69,6 +69,17 @@ struct PostgresOutboxStore: OutboxStore {
         )
     }
 
+    func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?) {
+        let rows = try await client.query(
+            "SELECT count(*)::int, min(created_at) FROM email_outbox WHERE status = 'pending'",
+            logger: logger
+        )
+        for try await (count, oldest) in rows.decode((Int, Date?).self) {
+            return (count, oldest)
+        }
+        return (0, nil)
+    }
+
     func releaseClaim(id: UUID, now: Date) async throws {
         try await client.query(
             """

@@ -72,6 +72,15 @@ struct SQLiteOutboxStore: OutboxStore {
         )
     }
 
+    func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?) {
+        try await storage.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT count(*) AS pending, min(created_at) AS oldest FROM email_outbox WHERE status = 'pending'"
+            )
+            return (try rows.first?.int("pending") ?? 0, rows.first?.column("oldest")?.date)
+        }
+    }
+
     func releaseClaim(id: UUID, now: Date) async throws {
         try await execute(
             """

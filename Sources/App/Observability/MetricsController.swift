@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `GET /metrics`: the Prometheus text format. The outbox backlog is read at scrape time,
+/// so it is exact for the whole database (every instance reports the same value).
+struct MetricsController {
+    let metrics: ServiceMetrics
+    let outbox: any OutboxStore
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("metrics") { _, _ in
+            let backlog = try await outbox.backlog()
+            metrics.outboxBacklog(
+                pending: backlog.pending,
+                oldestAge: backlog.oldestCreatedAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+            )
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
+        }
+        return routes
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@testable import App
+
+@Suite("Prometheus metrics")
+struct MetricsTests {
+    /// The value of the sample `name{labels}` in a Prometheus text exposition.
+    private func sample(_ text: String, _ series: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    @Test("a scripted flow shows up in every metric with the expected counts", arguments: Backend.allCases)
+    func scriptedFlow(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "m1@example.com", password: "a good passphrase")
+                _ = try await client.register(email: "m1@example.com", password: "another passphrase")
+                _ = try await client.register(email: "m2@example.com", password: "a good passphrase")
+                _ = try await client.postJSON("/v1/register", "{}")
+                // Three emails wait before delivery.
+                let before = try await client.execute(uri: "/metrics", method: .get)
+                #expect(before.status == .ok)
+                #expect(before.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                #expect(sample(before.text, "outbox_pending_emails") == 3)
+                #expect((sample(before.text, "outbox_oldest_pending_age_seconds") ?? -1) >= 0)
+
+                try await env.deliverEmails()
+                let token = try #require(verificationToken(in: env.transport.sent(to: "m2@example.com")[0].textBody))
+                _ = try await client.verify(token: token)
+                _ = try await client.verify(token: token)
+                _ = try await client.verify(token: "nonsense")
+                _ = try await client.login(email: "m2@example.com", password: "a good passphrase")
+                _ = try await client.login(email: "m2@example.com", password: "wrong passphrase")
+                _ = try await client.login(email: "m1@example.com", password: "another passphrase")
+                _ = try await client.verify(token: String(repeating: "A", count: 43))
+
+                let text = try await client.execute(uri: "/metrics", method: .get).text
+                #expect(sample(text, #"registrations_total{outcome="new"}"#) == 2)
+                #expect(sample(text, #"registrations_total{outcome="pending_again"}"#) == 1)
+                #expect(sample(text, #"verifications_total{outcome="verified"}"#) == 1)
+                #expect(sample(text, #"verifications_total{outcome="already_verified"}"#) == 1)
+                #expect(sample(text, #"verifications_total{outcome="invalid"}"#) == 2)
+                #expect(sample(text, #"logins_total{outcome="success"}"#) == 1)
+                #expect(sample(text, #"logins_total{outcome="invalid_credentials"}"#) == 1)
+                #expect(sample(text, #"logins_total{outcome="email_not_verified"}"#) == 1)
+                #expect(sample(text, #"emails_total{transport="capture",outcome="sent"}"#) == 3)
+                #expect(sample(text, "outbox_pending_emails") == 0)
+                #expect(
+                    sample(text, #"http_requests_total{route="/v1/register",method="POST",status_class="2xx"}"#) == 3)
+                #expect(
+                    sample(text, #"http_requests_total{route="/v1/register",method="POST",status_class="4xx"}"#) == 1)
+                #expect(sample(text, #"http_requests_total{route="/v1/verify",method="GET",status_class="4xx"}"#) == 2)
+                #expect(
+                    sample(
+                        text,
+                        #"http_request_duration_seconds_count{route="/v1/login",method="POST",status_class="2xx"}"#)
+                        == 1)
+                // The start-up dummy hash, 3 registrations, 3 logins (the pending one checks the
+                // password waiting with the latest link).
+                #expect(sample(text, "password_hash_duration_seconds_count") == 7)
+                // Route labels are patterns: no token ever reaches the metrics.
+                #expect(!text.contains(token))
+                #expect(!text.contains("nonsense"))
+            }
+        }
+    }
+}
