@@ -106,6 +106,7 @@ public func buildApplication(
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
     router.addRoutes(MetricsController(metrics: metrics, outbox: database.outbox).endpoints)
+    router.addRoutes(try OpenAPIController().endpoints)
 
     var services: [any Service] = []
     if let service = database.service { services.append(service) }

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# Writes Sources/App/Resources/openapi.json, the OpenAPI 3.1 description of the API.
+# Edit this file (not the JSON) when the API changes, run it, and commit both.
+import json
+P = lambda code: {"$ref": f"#/components/responses/{code}"}
+def json_body(schema_ref, required=True, form=False):
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+    if form:
+        content["application/x-www-form-urlencoded"] = {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}
+    return {"required": required, "content": content}
+def ok(schema, desc, html=False, headers=None):
+    c = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    if html: c["text/html"] = {"schema": {"type": "string"}}
+    r = {"description": desc, "content": c}
+    if headers: r["headers"] = headers
+    return r
+def problem(desc, html=False, extra_headers=None):
+    c = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    if html: c["text/html"] = {"schema": {"type": "string"}}
+    r = {"description": desc, "content": c}
+    if extra_headers: r["headers"] = extra_headers
+    return r
+body_errors = {"400": P("BadRequest"), "413": P("TooLarge"), "408": P("Timeout"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}
+limited = {"429": P("RateLimited")}
+spec = {
+  "openapi": "3.1.0",
+  "info": {"title": "Registration service", "version": "1.0.0",
+           "description": "User registration, email verification, login with ES256 JWTs, refresh-token rotation, roles and password reset. Errors are RFC 9457 problem details with a stable `code`."},
+  "servers": [{"url": "/"}],
+  "paths": {
+    "/v1/register": {"post": {"operationId": "register", "summary": "Register an email address and a password",
+        "requestBody": json_body("Credentials"),
+        "responses": {"202": ok("Accepted", "Accepted, whatever the address (new, pending or active)."), **body_errors, **limited}}},
+    "/v1/verify": {
+      "get": {"operationId": "verify", "summary": "Open a verification link",
+        "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": ok("Verified", "Verified, already verified, or (with the confirm step) confirmation required; browsers get HTML.", html=True),
+                      "400": problem("Invalid, tampered or unknown token.", html=True), "410": problem("Expired token.", html=True), "500": P("InternalError")}},
+      "post": {"operationId": "confirmVerification", "summary": "Activate with a verification token (the confirm button posts a form here)",
+        "requestBody": json_body("TokenBody", form=True),
+        "responses": {"200": ok("Verified", "Verified or already verified; a form post gets HTML.", html=True),
+                      "400": problem("Malformed body, or invalid token.", html=True), "410": problem("Expired token.", html=True),
+                      "408": P("Timeout"), "413": P("TooLarge"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}}},
+    "/v1/verify/resend": {"post": {"operationId": "resendVerification", "summary": "Send a new verification link",
+        "requestBody": json_body("EmailBody"),
+        "responses": {"202": ok("Accepted", "Accepted, whatever the address."), **body_errors, **limited}}},
+    "/v1/login": {"post": {"operationId": "login", "summary": "Log in",
+        "requestBody": json_body("Credentials"),
+        "responses": {"200": ok("TokenPair", "Tokens.", headers={"Cache-Control": {"schema": {"type": "string"}}}),
+                      "401": problem("invalid_credentials: unknown address or wrong password."),
+                      "403": problem("email_not_verified: the right password of a pending account."), **body_errors, **limited}}},
+    "/v1/token/refresh": {"post": {"operationId": "refresh", "summary": "Exchange a refresh token for a new pair",
+        "requestBody": json_body("RefreshBody"),
+        "responses": {"200": ok("TokenPair", "New tokens; the presented refresh token is used up."),
+                      "401": problem("invalid_grant: unknown, expired, revoked or already used (reuse revokes the family)."), **body_errors}}},
+    "/v1/logout": {"post": {"operationId": "logout", "summary": "Revoke a refresh token",
+        "requestBody": json_body("RefreshBody"),
+        "responses": {"204": {"description": "Revoked (or was not known)."}, **body_errors}}},
+    "/v1/me": {"get": {"operationId": "me", "summary": "The signed-in account", "security": [{"bearer": []}],
+        "responses": {"200": ok("Account", "The account."), "401": P("Unauthenticated"), "500": P("InternalError")}}},
+    "/v1/admin/users": {"get": {"operationId": "listUsers", "summary": "List accounts (admin)", "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": ["pending", "active"]}},
+          {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+          {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}],
+        "responses": {"200": ok("AccountPage", "A page of accounts, oldest first."), "401": P("Unauthenticated"),
+                      "403": problem("forbidden: the token lacks the admin role."), "422": P("ValidationFailed"), "500": P("InternalError")}}},
+    "/v1/password/forgot": {"post": {"operationId": "forgotPassword", "summary": "Ask for a password reset link",
+        "requestBody": json_body("EmailBody"),
+        "responses": {"202": ok("Accepted", "Accepted, whatever the address."), **body_errors, **limited}}},
+    "/v1/password/reset": {
+      "get": {"operationId": "passwordResetForm", "summary": "The built-in reset form",
+        "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The form.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "400": {"description": "Invalid link.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "410": {"description": "Expired or used link.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "500": P("InternalError")}},
+      "post": {"operationId": "resetPassword", "summary": "Set a new password with a reset token",
+        "requestBody": json_body("ResetBody", form=True),
+        "responses": {"204": {"description": "Password changed; every session revoked."},
+                      "200": {"description": "Password changed (form post).", "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "400": problem("Malformed body, or invalid token.", html=True),
+                      "410": problem("expired_token or used_token.", html=True),
+                      "422": problem("The new password breaks the policy.", html=True),
+                      "408": P("Timeout"), "413": P("TooLarge"), "415": P("UnsupportedMediaType"), "500": P("InternalError")}}},
+    "/.well-known/jwks.json": {"get": {"operationId": "jwks", "summary": "Public keys that verify access tokens",
+        "responses": {"200": ok("JWKS", "RFC 7517 key set.")}}},
+    "/health/live": {"get": {"operationId": "live", "summary": "The process answers",
+        "responses": {"200": ok("Status", "Up.")}}},
+    "/health/ready": {"get": {"operationId": "ready", "summary": "The database answers and the schema is current",
+        "responses": {"200": ok("Status", "Ready."), "503": problem("not_ready.")}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
+        "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+  },
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    "schemas": {
+      "Credentials": {"type": "object", "additionalProperties": False, "required": ["email", "password"],
+                      "properties": {"email": {"type": "string", "format": "email", "maxLength": 254}, "password": {"type": "string", "minLength": 8, "maxLength": 128}}},
+      "EmailBody": {"type": "object", "additionalProperties": False, "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "maxLength": 254}}},
+      "TokenBody": {"type": "object", "additionalProperties": False, "required": ["token"], "properties": {"token": {"type": "string"}}},
+      "RefreshBody": {"type": "object", "additionalProperties": False, "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
+      "ResetBody": {"type": "object", "additionalProperties": False, "required": ["token", "password"],
+                    "properties": {"token": {"type": "string"}, "password": {"type": "string", "minLength": 8, "maxLength": 128}}},
+      "Accepted": {"type": "object", "required": ["status", "message"], "properties": {"status": {"const": "accepted"}, "message": {"type": "string"}}},
+      "Verified": {"type": "object", "required": ["status", "message"],
+                   "properties": {"status": {"enum": ["verified", "already_verified", "confirmation_required"]}, "message": {"type": "string"}}},
+      "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+                    "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}}},
+      "Account": {"type": "object", "required": ["id", "email", "status", "roles", "created_at", "verified_at"],
+                  "properties": {"id": {"type": "string", "format": "uuid"}, "email": {"type": "string"}, "status": {"enum": ["pending", "active"]},
+                                 "roles": {"type": "array", "items": {"enum": ["user", "admin"]}},
+                                 "created_at": {"type": "string", "format": "date-time"}, "verified_at": {"type": ["string", "null"], "format": "date-time"}}},
+      "AccountPage": {"type": "object", "required": ["users", "total", "limit", "offset", "next_offset"],
+                      "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}, "total": {"type": "integer"},
+                                     "limit": {"type": "integer"}, "offset": {"type": "integer"}, "next_offset": {"type": ["integer", "null"]}}},
+      "JWKS": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object",
+               "required": ["kty", "crv", "x", "y", "kid", "use", "alg"], "properties": {k: {"type": "string"} for k in ["kty", "crv", "x", "y", "kid", "use", "alg"]}}}}},
+      "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+      "FieldViolation": {"type": "object", "required": ["field", "rule", "detail"],
+                         "properties": {"field": {"type": "string"}, "rule": {"type": "string"}, "detail": {"type": "string"}}},
+      "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"],
+                  "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                                 "code": {"type": "string"}, "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldViolation"}}}},
+    },
+    "responses": {
+      "BadRequest": problem("malformed_json, duplicate_member or json_too_deep."),
+      "Timeout": problem("request_timeout: the body did not arrive in time."),
+      "TooLarge": problem("body_too_large: over 16 KiB."),
+      "UnsupportedMediaType": problem("unsupported_media_type: not application/json."),
+      "ValidationFailed": problem("validation_failed, with errors naming each field and rule."),
+      "RateLimited": problem("rate_limited.", extra_headers={"Retry-After": {"schema": {"type": "integer"}}}),
+      "Unauthenticated": problem("authentication_required or invalid_token.", extra_headers={"WWW-Authenticate": {"schema": {"type": "string"}}}),
+      "InternalError": problem("internal_error."),
+    },
+  },
+}
+import os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+json.dump(spec, open(os.path.join(here, '..', 'Sources', 'App', 'Resources', 'openapi.json'), 'w'), indent=2)
+open(os.path.join(here, '..', 'Sources', 'App', 'Resources', 'openapi.json'), 'a').write('\n')
+print("ok")
