@@ -32,10 +32,10 @@ public func buildApplication(
     logger: Logger,
     options: BuildOptions = BuildOptions()
 ) async throws -> some ApplicationProtocol {
-    let database = try await openDatabase(configuration.database, logger: logger)
+    let metrics = options.metrics ?? ServiceMetrics()
+    let database = try await openDatabase(configuration.database, logger: logger, metrics: metrics)
     let gate = StartupGate()
     let signal = OutboxSignal()
-    let metrics = options.metrics ?? ServiceMetrics()
     let hasher = PasswordHasher(cost: configuration.bcryptCost, metrics: metrics)
     let policy = PasswordPolicy()
     // Load the common-password list now, so a broken build fails at start-up, not mid-request.
@@ -152,9 +152,13 @@ public func buildApplication(
 }
 
 /// Opens the database `settings` name; PostgreSQL connects lazily, SQLite opens its file now.
-public func openDatabase(_ settings: DatabaseSettings, logger: Logger) async throws -> any Database {
+public func openDatabase(
+    _ settings: DatabaseSettings, logger: Logger, metrics: ServiceMetrics? = nil
+) async throws
+    -> any Database
+{
     switch settings {
-    case .postgres(let postgres): PostgresStorage(settings: postgres, logger: logger)
+    case .postgres(let postgres): PostgresStorage(settings: postgres, logger: logger, metrics: metrics)
     case .sqlite(let path): try await SQLiteStorage.open(path: path, logger: logger)
     }
 }

@@ -63,10 +63,28 @@ struct MetricsTests {
                 // The start-up dummy hash, 3 registrations, 3 logins (the pending one checks the
                 // password waiting with the latest link).
                 #expect(sample(text, "password_hash_duration_seconds_count") == 7)
+                // Every lease has been returned; SQLite has no pool and reports no such gauge.
+                if backend == .postgres {
+                    #expect(sample(text, "db_connections_in_use") == 0)
+                }
                 // Route labels are patterns: no token ever reaches the metrics.
                 #expect(!text.contains(token))
                 #expect(!text.contains("nonsense"))
             }
         }
+    }
+}
+
+@Suite("Connection usage")
+struct ConnectionUsageTests {
+    @Test("the gauge counts leases while they are held")
+    func gauge() async throws {
+        let metrics = ServiceMetrics()
+        let usage = ConnectionUsage(metrics: metrics)
+        let inside = await usage.lease { usage.current }
+        #expect(inside == 1)
+        #expect(usage.current == 0)
+        let text = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(text.contains("db_connections_in_use 0"))
     }
 }

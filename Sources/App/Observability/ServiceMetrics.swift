@@ -69,6 +69,14 @@ public final class ServiceMetrics: Sendable {
         ).set(oldestAge)
     }
 
+    func connectionsInUse(_ count: Int) {
+        registry.makeGauge(
+            name: "db_connections_in_use",
+            labels: [],
+            help: "Database connections leased by this instance right now."
+        ).set(Double(count))
+    }
+
     /// The Prometheus text exposition of every metric.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []

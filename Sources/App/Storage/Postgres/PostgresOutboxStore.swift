@@ -6,87 +6,100 @@ import PostgresNIO
 struct PostgresOutboxStore: OutboxStore {
     let client: PostgresClient
     let logger: Logger
+    let usage: ConnectionUsage
 
     func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail] {
-        let rows = try await client.query(
-            """
-            UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = \(leaseUntil)
-            WHERE id IN (
-                SELECT id FROM email_outbox
-                WHERE status = 'pending' AND next_attempt_at <= \(now)
-                ORDER BY next_attempt_at
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
+        try await usage.lease {
+            let rows = try await client.query(
+                """
+                UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = \(leaseUntil)
+                WHERE id IN (
+                    SELECT id FROM email_outbox
+                    WHERE status = 'pending' AND next_attempt_at <= \(now)
+                    ORDER BY next_attempt_at
+                    LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id, kind, recipient, subject, coalesce(text_body, ''), coalesce(html_body, ''),
+                          created_at, request_id, attempts
+                """,
+                logger: logger
             )
-            RETURNING id, kind, recipient, subject, coalesce(text_body, ''), coalesce(html_body, ''),
-                      created_at, request_id, attempts
-            """,
-            logger: logger
-        )
-        var claimed: [ClaimedEmail] = []
-        for try await row in rows.decode((UUID, String, String, String, String, String, Date, String?, Int).self) {
-            let email = OutboxEmail(
-                id: row.0,
-                kind: row.1,
-                recipient: row.2,
-                subject: row.3,
-                textBody: row.4,
-                htmlBody: row.5,
-                createdAt: row.6,
-                requestID: row.7
-            )
-            claimed.append(ClaimedEmail(email: email, attempt: row.8))
+            var claimed: [ClaimedEmail] = []
+            for try await row in rows.decode((UUID, String, String, String, String, String, Date, String?, Int).self) {
+                let email = OutboxEmail(
+                    id: row.0,
+                    kind: row.1,
+                    recipient: row.2,
+                    subject: row.3,
+                    textBody: row.4,
+                    htmlBody: row.5,
+                    createdAt: row.6,
+                    requestID: row.7
+                )
+                claimed.append(ClaimedEmail(email: email, attempt: row.8))
+            }
+            return claimed.sorted { $0.email.createdAt < $1.email.createdAt }
         }
-        return claimed.sorted { $0.email.createdAt < $1.email.createdAt }
     }
 
     func markSent(id: UUID, at date: Date) async throws {
-        try await client.query(
-            """
-            UPDATE email_outbox
-            SET status = 'sent', sent_at = \(date), text_body = NULL, html_body = NULL, last_error = NULL
-            WHERE id = \(id)
-            """,
-            logger: logger
-        )
+        try await usage.lease {
+            try await client.query(
+                """
+                UPDATE email_outbox
+                SET status = 'sent', sent_at = \(date), text_body = NULL, html_body = NULL, last_error = NULL
+                WHERE id = \(id)
+                """,
+                logger: logger
+            )
+        }
     }
 
     func scheduleRetry(id: UUID, at date: Date, error: String) async throws {
-        try await client.query(
-            "UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error) WHERE id = \(id) AND status = 'pending'",
-            logger: logger
-        )
+        try await usage.lease {
+            try await client.query(
+                "UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error) WHERE id = \(id) AND status = 'pending'",
+                logger: logger
+            )
+        }
     }
 
     func markFailed(id: UUID, at date: Date, error: String) async throws {
-        try await client.query(
-            """
-            UPDATE email_outbox
-            SET status = 'failed', failed_at = \(date), last_error = \(error), text_body = NULL, html_body = NULL
-            WHERE id = \(id) AND status = 'pending'
-            """,
-            logger: logger
-        )
+        try await usage.lease {
+            try await client.query(
+                """
+                UPDATE email_outbox
+                SET status = 'failed', failed_at = \(date), last_error = \(error), text_body = NULL, html_body = NULL
+                WHERE id = \(id) AND status = 'pending'
+                """,
+                logger: logger
+            )
+        }
     }
 
     func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?) {
-        let rows = try await client.query(
-            "SELECT count(*)::int, min(created_at) FROM email_outbox WHERE status = 'pending'",
-            logger: logger
-        )
-        for try await (count, oldest) in rows.decode((Int, Date?).self) {
-            return (count, oldest)
+        try await usage.lease {
+            let rows = try await client.query(
+                "SELECT count(*)::int, min(created_at) FROM email_outbox WHERE status = 'pending'",
+                logger: logger
+            )
+            for try await (count, oldest) in rows.decode((Int, Date?).self) {
+                return (count, oldest)
+            }
+            return (0, nil)
         }
-        return (0, nil)
     }
 
     func releaseClaim(id: UUID, now: Date) async throws {
-        try await client.query(
-            """
-            UPDATE email_outbox SET next_attempt_at = \(now), attempts = greatest(attempts - 1, 0)
-            WHERE id = \(id) AND status = 'pending'
-            """,
-            logger: logger
-        )
+        try await usage.lease {
+            try await client.query(
+                """
+                UPDATE email_outbox SET next_attempt_at = \(now), attempts = greatest(attempts - 1, 0)
+                WHERE id = \(id) AND status = 'pending'
+                """,
+                logger: logger
+            )
+        }
     }
 }

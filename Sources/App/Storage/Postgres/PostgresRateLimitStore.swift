@@ -6,33 +6,40 @@ import PostgresNIO
 struct PostgresRateLimitStore: RateLimitStore {
     let client: PostgresClient
     let logger: Logger
+    let usage: ConnectionUsage
 
     func hit(bucket: String, windowStart: Date) async throws -> Int {
-        let rows = try await client.query(
-            """
-            INSERT INTO rate_limit_counters (bucket, window_start, hits) VALUES (\(bucket), \(windowStart), 1)
-            ON CONFLICT (bucket) DO UPDATE SET
-                hits = CASE WHEN rate_limit_counters.window_start = excluded.window_start
-                            THEN rate_limit_counters.hits + 1 ELSE 1 END,
-                window_start = excluded.window_start
-            RETURNING hits
-            """,
-            logger: logger
-        )
-        for try await hits in rows.decode(Int.self) { return hits }
-        return 1
+        try await usage.lease {
+            let rows = try await client.query(
+                """
+                INSERT INTO rate_limit_counters (bucket, window_start, hits) VALUES (\(bucket), \(windowStart), 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    hits = CASE WHEN rate_limit_counters.window_start = excluded.window_start
+                                THEN rate_limit_counters.hits + 1 ELSE 1 END,
+                    window_start = excluded.window_start
+                RETURNING hits
+                """,
+                logger: logger
+            )
+            for try await hits in rows.decode(Int.self) { return hits }
+            return 1
+        }
     }
 
     func hits(bucket: String, windowStart: Date) async throws -> Int {
-        let rows = try await client.query(
-            "SELECT hits FROM rate_limit_counters WHERE bucket = \(bucket) AND window_start = \(windowStart)",
-            logger: logger
-        )
-        for try await hits in rows.decode(Int.self) { return hits }
-        return 0
+        try await usage.lease {
+            let rows = try await client.query(
+                "SELECT hits FROM rate_limit_counters WHERE bucket = \(bucket) AND window_start = \(windowStart)",
+                logger: logger
+            )
+            for try await hits in rows.decode(Int.self) { return hits }
+            return 0
+        }
     }
 
     func purge(before date: Date) async throws {
-        try await client.query("DELETE FROM rate_limit_counters WHERE window_start < \(date)", logger: logger)
+        try await usage.lease {
+            try await client.query("DELETE FROM rate_limit_counters WHERE window_start < \(date)", logger: logger)
+        }
     }
 }

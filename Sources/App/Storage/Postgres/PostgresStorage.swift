@@ -13,7 +13,7 @@ public struct PostgresStorage: Database {
     private let migrator: PostgresMigrator
     private let logger: Logger
 
-    public init(settings: PostgresSettings, logger: Logger) {
+    public init(settings: PostgresSettings, logger: Logger, metrics: ServiceMetrics? = nil) {
         let tls: PostgresClient.Configuration.TLS
         switch settings.tlsMode {
         case .disable: tls = .disable
@@ -32,9 +32,10 @@ public struct PostgresStorage: Database {
         configuration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        self.accounts = PostgresAccountStore(client: client, logger: logger)
-        self.outbox = PostgresOutboxStore(client: client, logger: logger)
-        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger)
+        let usage = ConnectionUsage(metrics: metrics)
+        self.accounts = PostgresAccountStore(client: client, logger: logger, usage: usage)
+        self.outbox = PostgresOutboxStore(client: client, logger: logger, usage: usage)
+        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger, usage: usage)
         self.migrator = PostgresMigrator(client: client, migrations: PostgresMigrations.all)
         self.logger = logger
     }
