@@ -9,7 +9,8 @@ import Darwin
 /// A plain TCP connection to the server on loopback, for behaviour HTTP clients hide:
 /// slow senders, oversized headers, held-open connections.
 final class RawConnection: @unchecked Sendable {
-    private let fd: Int32
+    /// -1 once closed: a second close could close a descriptor NIO reused in the meantime.
+    private var fd: Int32
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -24,11 +25,15 @@ final class RawConnection: @unchecked Sendable {
         }
         guard result == 0 else {
             close(fd)
+            fd = -1
             throw POSIXError(.ECONNREFUSED)
         }
     }
 
-    deinit { close(fd) }
+    // Also runs when the initialiser throws (all properties were set), hence the -1 guard.
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
 
     func send(_ text: String) {
         var bytes = Array(text.utf8)
