@@ -22,6 +22,7 @@ def problem(desc, html=False, extra_headers=None):
     return r
 body_errors = {"400": P("BadRequest"), "413": P("TooLarge"), "408": P("Timeout"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}
 limited = {"429": P("RateLimited")}
+overloaded = {"503": P("Overloaded")}
 spec = {
   "openapi": "3.1.0",
   "info": {"title": "Registration service", "version": "1.0.0",
@@ -30,7 +31,7 @@ spec = {
   "paths": {
     "/v1/register": {"post": {"operationId": "register", "summary": "Register an email address and a password",
         "requestBody": json_body("Credentials"),
-        "responses": {"202": ok("Accepted", "Accepted, whatever the address (new, pending or active)."), **body_errors, **limited}}},
+        "responses": {"202": ok("Accepted", "Accepted, whatever the address (new, pending or active)."), **body_errors, **limited, **overloaded}}},
     "/v1/verify": {
       "get": {"operationId": "verify", "summary": "Open a verification link",
         "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}],
@@ -48,7 +49,7 @@ spec = {
         "requestBody": json_body("Credentials"),
         "responses": {"200": ok("TokenPair", "Tokens.", headers={"Cache-Control": {"schema": {"type": "string"}}}),
                       "401": problem("invalid_credentials: unknown address or wrong password."),
-                      "403": problem("email_not_verified: the right password of a pending account."), **body_errors, **limited}}},
+                      "403": problem("email_not_verified: the right password of a pending account."), **body_errors, **limited, **overloaded}}},
     "/v1/token/refresh": {"post": {"operationId": "refresh", "summary": "Exchange a refresh token for a new pair",
         "requestBody": json_body("RefreshBody"),
         "responses": {"200": ok("TokenPair", "New tokens; the presented refresh token is used up."),
@@ -82,7 +83,7 @@ spec = {
                       "400": problem("Malformed body, or invalid token.", html=True),
                       "410": problem("expired_token or used_token.", html=True),
                       "422": problem("The new password breaks the policy.", html=True),
-                      "408": P("Timeout"), "413": P("TooLarge"), "415": P("UnsupportedMediaType"), "500": P("InternalError")}}},
+                      "408": P("Timeout"), "413": P("TooLarge"), "415": P("UnsupportedMediaType"), "500": P("InternalError"), **overloaded}}},
     "/.well-known/jwks.json": {"get": {"operationId": "jwks", "summary": "Public keys that verify access tokens",
         "responses": {"200": ok("JWKS", "RFC 7517 key set.")}}},
     "/health/live": {"get": {"operationId": "live", "summary": "The process answers",
@@ -134,6 +135,7 @@ spec = {
       "RateLimited": problem("rate_limited.", extra_headers={"Retry-After": {"schema": {"type": "integer"}}}),
       "Unauthenticated": problem("authentication_required or invalid_token.", extra_headers={"WWW-Authenticate": {"schema": {"type": "string"}}}),
       "InternalError": problem("internal_error."),
+      "Overloaded": problem("overloaded: password hashing is saturated; retry later.", extra_headers={"Retry-After": {"schema": {"type": "integer"}}}),
     },
   },
 }

@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Choices that tests (and only tests) make differently from the executable.
@@ -36,7 +37,15 @@ public func buildApplication(
     let database = try await openDatabase(configuration.database, logger: logger, metrics: metrics)
     let gate = StartupGate()
     let signal = OutboxSignal()
-    let hasher = PasswordHasher(cost: configuration.bcryptCost, metrics: metrics)
+    // bcrypt runs on NIO's shared thread pool, which has one thread per core and nothing else
+    // of ours on it (SQLite has a thread of its own); admission control keeps its queue short.
+    let hashWorkers = System.coreCount
+    let hasher = PasswordHasher(
+        cost: configuration.bcryptCost,
+        threadPool: .singleton,
+        metrics: metrics,
+        admission: HashAdmission(workers: hashWorkers, budget: configuration.hashQueueBudget)
+    )
     let policy = PasswordPolicy()
     // Load the common-password list now, so a broken build fails at start-up, not mid-request.
     logger.debug("password policy ready", metadata: ["common_passwords": "\(CommonPasswords.shared.count)"])

@@ -23,7 +23,8 @@ public struct SessionService: Sendable {
         self.hasher = hasher
         self.tokens = tokens
         self.refreshTokenTTL = refreshTokenTTL
-        self.dummyHash = try await hasher.hash(OpaqueToken.generate().value)
+        // Made outside admission control: start-up must not be refused for being "overloaded".
+        self.dummyHash = try await PasswordHasher(cost: hasher.cost).hash(OpaqueToken.generate().value)
     }
 
     public func login(email: EmailAddress, password: String, logger: Logger) async throws -> TokenPair {

@@ -24,6 +24,9 @@ public struct AppConfiguration: Sendable {
     public var rateLimits: RateLimitSettings
     /// Verification links open a confirmation page; a POST from it activates (see SECURITY.md).
     public var verifyConfirmStep: Bool
+    /// Longest a registration or login may wait for, and spend on, its password hash before it
+    /// is refused with 503 instead of queued.
+    public var hashQueueBudget: Duration
 
     public init(
         environment: AppEnvironment = .development,
@@ -41,7 +44,8 @@ public struct AppConfiguration: Sendable {
         accounts: AccountSettings = AccountSettings(),
         http: HTTPSettings = HTTPSettings(),
         rateLimits: RateLimitSettings = RateLimitSettings(),
-        verifyConfirmStep: Bool = false
+        verifyConfirmStep: Bool = false,
+        hashQueueBudget: Duration = .milliseconds(400)
     ) {
         self.environment = environment
         self.host = host
@@ -59,6 +63,7 @@ public struct AppConfiguration: Sendable {
         self.http = http
         self.rateLimits = rateLimits
         self.verifyConfirmStep = verifyConfirmStep
+        self.hashQueueBudget = hashQueueBudget
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
@@ -167,7 +172,8 @@ public struct AppConfiguration: Sendable {
             accounts: accounts,
             http: http,
             rateLimits: rateLimits,
-            verifyConfirmStep: verifyConfirmStep
+            verifyConfirmStep: verifyConfirmStep,
+            hashQueueBudget: .milliseconds(try env.integer("HASH_QUEUE_BUDGET_MS", default: 400, range: 0...600_000))
         )
     }
 

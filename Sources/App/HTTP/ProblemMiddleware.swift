@@ -14,7 +14,7 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch {
             let problem = Self.problem(for: error)
             // A Problem thrown on purpose (e.g. 503 not ready) is an answer, not a failure.
-            if problem.status >= 500 && !(error is Problem) {
+            if problem.code == Problem.internalError.code {
                 context.logger.error(
                     "request failed",
                     metadata: [
@@ -46,6 +46,15 @@ struct ProblemMiddleware: RouterMiddleware {
                 code: "rate_limited",
                 title: "Too many requests",
                 detail: "Too many requests of this kind; try again in \(error.retryAfter) seconds."
+            )
+            problem.headers[.retryAfter] = String(error.retryAfter)
+            return problem
+        case let error as HashQueueFull:
+            var problem = Problem(
+                status: .serviceUnavailable,
+                code: "overloaded",
+                title: "Overloaded",
+                detail: "The service is busy; try again in \(error.retryAfter) seconds."
             )
             problem.headers[.retryAfter] = String(error.retryAfter)
             return problem

@@ -17,23 +17,42 @@ public struct PasswordHasher: Sendable {
     public let cost: Int
     private let threadPool: NIOThreadPool
     private let metrics: ServiceMetrics?
+    private let admission: HashAdmission?
 
-    /// - Parameter cost: bcrypt's cost factor; must be in 4...31 (validated by configuration).
-    public init(cost: Int, threadPool: NIOThreadPool = .singleton, metrics: ServiceMetrics? = nil) {
+    /// - Parameters:
+    ///   - cost: bcrypt's cost factor; must be in 4...31 (validated by configuration).
+    ///   - admission: refuses hashes that could not finish within the latency budget; nil admits all.
+    init(cost: Int, threadPool: NIOThreadPool, metrics: ServiceMetrics?, admission: HashAdmission?) {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         self.cost = cost
         self.threadPool = threadPool
         self.metrics = metrics
+        self.admission = admission
     }
 
-    /// Runs one bcrypt operation on the pool and records how long it took there.
+    /// A hasher without admission control, on NIO's shared pool (for tools and tests).
+    public init(cost: Int) {
+        self.init(cost: cost, threadPool: .singleton, metrics: nil, admission: nil)
+    }
+
+    /// Runs one bcrypt operation on the pool, if admitted, and records how long it took there.
     private func timed<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async throws -> Result {
+        try admission?.admit()
         let metrics = self.metrics
-        return try await threadPool.runIfActive {
-            let start = ContinuousClock.now
-            let result = work()
-            metrics?.passwordHash(ContinuousClock.now - start)
-            return result
+        let admission = self.admission
+        do {
+            return try await threadPool.runIfActive {
+                let start = ContinuousClock.now
+                let result = work()
+                let elapsed = ContinuousClock.now - start
+                metrics?.passwordHash(elapsed)
+                admission?.finished(after: elapsed)
+                return result
+            }
+        } catch {
+            // Not run (cancelled, or the pool is shutting down): give the place back.
+            admission?.abandoned()
+            throw error
         }
     }
 

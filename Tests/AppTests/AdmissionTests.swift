@@ -1,0 +1,93 @@
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import App
+
+@Suite("Password hashing under load")
+struct AdmissionTests {
+    @Test("with every worker busy, a hash is admitted only while the queue ahead of it fits the budget")
+    func estimate() throws {
+        // Two workers, 400 ms per hash: the n-th queued request would finish after
+        // (n / 2 + 1) × 400 ms, so with a budget of 1.05 s four fit and the fifth does not.
+        let admission = HashAdmission(workers: 2, budget: .milliseconds(1050), initialAverage: .milliseconds(400))
+        for _ in 0..<4 { try admission.admit() }
+        #expect(admission.queued == 4)
+        let refusal = #expect(throws: HashQueueFull.self) { try admission.admit() }
+        #expect(refusal?.retryAfter == 2)  // 1.2 s, rounded up
+        admission.finished(after: .milliseconds(400))
+        try admission.admit()
+        admission.abandoned()
+        #expect(admission.queued == 3)
+    }
+
+    @Test("with a worker free a hash is always admitted, however slow hashes are")
+    func freeWorker() throws {
+        let admission = HashAdmission(workers: 2, budget: .milliseconds(100), initialAverage: .seconds(5))
+        try admission.admit()
+        try admission.admit()
+        #expect(throws: HashQueueFull.self) { try admission.admit() }
+        admission.finished(after: .seconds(5))
+        try admission.admit()
+    }
+
+    @Test("the average follows measured hash times")
+    func learns() throws {
+        let admission = HashAdmission(workers: 1, budget: .seconds(10), initialAverage: .milliseconds(100))
+        for _ in 0..<50 {
+            try admission.admit()
+            admission.finished(after: .milliseconds(300))
+        }
+        #expect(abs(admission.averageHashTime - 0.3) < 0.001)
+    }
+
+    @Test(
+        "when every worker is busy, further registrations get a fast 503; verification and health still work",
+        arguments: Backend.allCases
+    )
+    func overloaded(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            // A pending account and its link, made while the service is not overloaded.
+            let token = try await env.withApp { client in
+                _ = try await client.register(email: "early@example.com", password: "a good passphrase")
+                try await env.deliverEmails()
+                return try #require(verificationToken(in: env.transport.sent(to: "early@example.com")[0].textBody))
+            }
+            var saturated = env.configuration
+            saturated.hashQueueBudget = .zero  // nothing may queue behind a busy worker
+            saturated.bcryptCost = 11  // slow enough that the burst below arrives while they work
+            let app = try await buildApplication(
+                configuration: saturated,
+                logger: env.logger,
+                options: BuildOptions(transport: env.transport, runsOutboxWorker: false)
+            )
+            let workers = System.coreCount
+            try await app.test(.router) { client in
+                let burst = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                    for index in 0..<(workers + 6) {
+                        group.addTask {
+                            let response = try await client.register(
+                                email: "burst\(index)@example.com",
+                                password: "a good passphrase"
+                            )
+                            return (response.status.code, response.headers[.retryAfter])
+                        }
+                    }
+                    return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+                }
+                #expect(burst.allSatisfy { $0.0 == 202 || $0.0 == 503 })
+                #expect(burst.contains { $0.0 == 202 })
+                #expect(burst.contains { $0.0 == 503 })
+                #expect(burst.filter { $0.0 == 503 }.allSatisfy { $0.1.flatMap(Int.init) != nil })
+                let verified = try await client.verify(token: token)
+                #expect(verified.status == .ok)
+                let ready = try await client.execute(uri: "/health/ready", method: .get)
+                #expect(ready.status == .ok)
+            }
+            let accepted = try await env.count("SELECT count(*) FROM users WHERE email LIKE 'burst%'")
+            #expect(accepted >= 1)
+            #expect(!env.logs.lines.contains { $0.contains(#""event":"http.error""#) })
+        }
+    }
+}
