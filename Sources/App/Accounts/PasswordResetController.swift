@@ -21,11 +21,11 @@ struct PasswordResetController {
     }
 
     @Sendable func forgot(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
         try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
         try await service.requestReset(for: email, requestID: context.requestID, logger: context.logger)
-        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+        return Accepted.response
     }
 
     @Sendable func form(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -56,11 +56,10 @@ struct PasswordResetController {
     }
 
     @Sendable func reset(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+        if BodyReader.isForm(request) {
             return try await resetFromForm(request, context: context)
         }
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["token", "password"])
         try await service.reset(
             token: values["token"]!,
@@ -72,8 +71,7 @@ struct PasswordResetController {
     }
 
     private func resetFromForm(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body = try await JSONRequestBody.bytes(of: request, context: context)
-        let fields = try? URLEncodedFormDecoder().decode(FormFields.self, from: String(buffer: body))
+        let fields = try await BodyReader.form(FormFields.self, from: request, context: context)
         do {
             try await service.reset(
                 token: fields?.token ?? "",

@@ -15,12 +15,12 @@ struct RegistrationController {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let input = try RegistrationInput(json: object, policy: policy)
         try await limiter.consume("register:ip:\(context.clientIP)", limit: limits.registerPerIP)
         try await limiter.consume(
             "register:email:\(RateLimiter.addressKey(input.email))", limit: limits.registerPerEmail)
         try await service.register(input, requestID: context.requestID, logger: context.logger)
-        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+        return Accepted.response
     }
 }

@@ -23,11 +23,11 @@ struct VerificationController {
 
     /// `POST /v1/verify/resend {"email"}`: 202 whatever the address, like registration.
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
         try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
         try await registration.resendVerification(to: email, requestID: context.requestID, logger: context.logger)
-        return EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+        return Accepted.response
     }
 
     struct Verified: ResponseEncodable {
@@ -72,13 +72,11 @@ struct VerificationController {
 
     /// `POST /v1/verify`: activates; from the confirmation page (a form) or as JSON `{"token"}`.
     @Sendable func confirm(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        if contentType.hasPrefix("application/x-www-form-urlencoded") {
-            let body = try await JSONRequestBody.bytes(of: request, context: context)
-            let token = (try? URLEncodedFormDecoder().decode(ConfirmForm.self, from: String(buffer: body)))?.token ?? ""
+        if BodyReader.isForm(request) {
+            let token = try await BodyReader.form(ConfirmForm.self, from: request, context: context)?.token ?? ""
             return try await activate(token: token, wantsHTML: true, request, context)
         }
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["token"])
         return try await activate(token: values["token"]!, wantsHTML: false, request, context)
     }

@@ -38,7 +38,7 @@ struct SessionController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<TokenResponse> {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["email", "password"]) { values in
             values["email"].flatMap { StringFields.emailViolation($0) }.map { [$0] } ?? []
         }
@@ -70,14 +70,14 @@ struct SessionController {
 
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<TokenResponse>
     {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["refresh_token"])
         let pair = try await sessions.refresh(values["refresh_token"]!, logger: context.logger)
         return Self.noStore(TokenResponse(pair))
     }
 
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let object = try await JSONRequestBody.object(from: request, context: context)
+        let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["refresh_token"])
         try await sessions.logout(values["refresh_token"]!, logger: context.logger)
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])

@@ -5,4 +5,9 @@ import Hummingbird
 struct Accepted: ResponseEncodable {
     let status = "accepted"
     let message = "Check your inbox: we have sent an email with the next step."
+
+    /// 202 with this body.
+    static var response: EditedResponse<Accepted> {
+        EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
+    }
 }

@@ -3,16 +3,13 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Reads a request body as one JSON object, enforcing media type and size first.
-enum JSONRequestBody {
-    static func object(
+/// Reads request bodies: JSON objects for the API, url-encoded forms for the built-in pages;
+/// media type, size and time are enforced first.
+enum BodyReader {
+    static func jsonObject(
         from request: Request, context: AppRequestContext
     ) async throws(RequestBodyError) -> [String: JSONValue] {
         guard isJSON(request.headers[.contentType]) else { throw .unsupportedMediaType }
-        let limit = context.maxUploadSize
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw .tooLarge(limit: limit)
-        }
         let buffer = try await bytes(of: request, context: context)
         let value: JSONValue
         do {
@@ -45,6 +42,21 @@ enum JSONRequestBody {
         } catch {
             throw .malformed
         }
+    }
+
+    /// Whether the body is an HTML form post (`application/x-www-form-urlencoded`).
+    static func isForm(_ request: Request) -> Bool {
+        request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") ?? false
+    }
+
+    /// The fields of a form post; nil when they cannot be decoded as `Fields`.
+    static func form<Fields: Decodable>(
+        _ type: Fields.Type, from request: Request, context: AppRequestContext
+    )
+        async throws(RequestBodyError) -> Fields?
+    {
+        let body = try await bytes(of: request, context: context)
+        return try? URLEncodedFormDecoder().decode(Fields.self, from: String(buffer: body))
     }
 
     /// `application/json` or any `+json` type; a charset, if given, must be UTF-8.
