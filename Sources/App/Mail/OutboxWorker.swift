@@ -145,14 +145,7 @@ public struct OutboxWorker: Service {
     }
 
     private func waitForWork() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: settings.pollInterval) }
-            group.addTask {
-                for await _ in signal.stream { return }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await signal.wait(timeout: settings.pollInterval)
     }
 }
 
