@@ -89,6 +89,79 @@ struct StorageContractTests {
     }
 
     @Test(
+        "using a verification token: unknown, expired, activated with its password (the others retired), then already active",
+        arguments: Backend.allCases)
+    func useVerificationToken(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let accounts = env.database.accounts
+            let (kept, other, stale, accountID) = try await accounts.withTransaction { transaction in
+                let claim = try await transaction.claimAddress(newAccount("use@example.com"))
+                let (kept, keptRow) = token(for: claim.id, password: "kept-hash")
+                let (other, otherRow) = token(for: claim.id, password: "other-hash")
+                try await transaction.insertVerificationToken(keptRow)
+                try await transaction.insertVerificationToken(otherRow)
+                let staleClaim = try await transaction.claimAddress(newAccount("stale@example.com"))
+                let (stale, staleRow) = token(for: staleClaim.id, password: "stale-hash", expiresIn: -1)
+                try await transaction.insertVerificationToken(staleRow)
+                return (kept, other, stale, claim.id)
+            }
+            let now = Date()
+            let unknown = try await accounts.useVerificationToken(hash: OpaqueToken.generate().hash, at: now)
+            #expect(unknown == .unknown)
+            let expired = try await accounts.useVerificationToken(hash: stale.hash, at: now)
+            #expect(expired == .expired)
+            let staleAccount = try #require(try await env.account("stale@example.com"))
+            #expect(staleAccount.status == "pending")
+
+            let activated = try await accounts.useVerificationToken(hash: kept.hash, at: now)
+            let account = try #require(try await env.account("use@example.com"))
+            #expect(activated == .activated(accountID: accountID))
+            #expect(account.status == "active")
+            #expect(account.passwordHash == "kept-hash")
+            #expect(account.verified)
+            let used = try #require(
+                try await accounts.withTransaction { try await $0.lockVerificationToken(hash: kept.hash) })
+            #expect(used.passwordHash == nil)
+            #expect(used.usedAt != nil)
+            let otherAfter = try await accounts.useVerificationToken(hash: other.hash, at: now)
+            #expect(otherAfter == .unknown)  // retired with the activation
+
+            let again = try await accounts.useVerificationToken(hash: kept.hash, at: now.addingTimeInterval(7200))
+            #expect(again == .alreadyActive(accountID: accountID))  // even past the lifetime
+            let unchanged = try #require(try await env.account("use@example.com"))
+            #expect(unchanged.passwordHash == "kept-hash")
+        }
+    }
+
+    @Test(
+        "concurrent uses of two links of one account activate it once", arguments: Backend.allCases)
+    func concurrentVerificationTokenUses(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let accounts = env.database.accounts
+            let (first, second, accountID) = try await accounts.withTransaction { transaction in
+                let claim = try await transaction.claimAddress(newAccount("race@example.com"))
+                let (first, firstRow) = token(for: claim.id, password: "first-hash")
+                let (second, secondRow) = token(for: claim.id, password: "second-hash")
+                try await transaction.insertVerificationToken(firstRow)
+                try await transaction.insertVerificationToken(secondRow)
+                return (first, second, claim.id)
+            }
+            async let a = accounts.useVerificationToken(hash: first.hash, at: Date())
+            async let b = accounts.useVerificationToken(hash: second.hash, at: Date())
+            let outcomes = try await [a, b]
+            let activations = outcomes.filter { if case .activated = $0 { true } else { false } }
+            #expect(activations.count == 1)
+            let account = try #require(try await env.account("race@example.com"))
+            #expect(account.status == "active")
+            // The winner's password, and the loser saw the account active (or its link retired).
+            let firstWon = outcomes[0] == .activated(accountID: accountID)
+            #expect(account.passwordHash == (firstWon ? "first-hash" : "second-hash"))
+            let loser = firstWon ? outcomes[1] : outcomes[0]
+            #expect(loser == .alreadyActive(accountID: accountID) || loser == .unknown)
+        }
+    }
+
+    @Test(
         "a token is found by its hash with its account's state, and activation retires the others",
         arguments: Backend.allCases)
     func verificationTokens(backend: Backend) async throws {

@@ -20,23 +20,13 @@ public struct VerificationService: Sendable {
             metrics.verification("invalid")
             throw VerificationError(.invalid)
         }
-        let now = Date()
         let outcome: VerificationOutcome
         do {
-            outcome = try await store.withTransaction { transaction in
-                guard let record = try await transaction.lockVerificationToken(hash: token.hash) else {
-                    throw VerificationError(.invalid)
-                }
-                if record.accountStatus == .active { return .alreadyVerified(accountID: record.accountID) }
-                guard record.expiresAt > now else { throw VerificationError(.expired) }
-                guard let passwordHash = record.passwordHash else { throw VerificationError(.invalid) }
-                try await transaction.activateAccount(
-                    id: record.accountID,
-                    passwordHash: passwordHash,
-                    usingToken: token.hash,
-                    at: now
-                )
-                return .verified(accountID: record.accountID)
+            switch try await store.useVerificationToken(hash: token.hash, at: Date()) {
+            case .unknown: throw VerificationError(.invalid)
+            case .expired: throw VerificationError(.expired)
+            case .alreadyActive(let id): outcome = .alreadyVerified(accountID: id)
+            case .activated(let id): outcome = .verified(accountID: id)
             }
         } catch let error as VerificationError {
             switch error.kind {

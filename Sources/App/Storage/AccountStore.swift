@@ -1,7 +1,18 @@
+import Foundation
+
 /// Accounts, their tokens and the outbox writes that go with them.
 public protocol AccountStore: Sendable {
     /// Runs `body` in one database transaction: committed when it returns, rolled back when it throws.
     func withTransaction<Result: Sendable>(
         _ body: (any AccountTransaction) async throws -> Result
     ) async throws -> Result
+
+    /// Uses a verification token (see `useVerificationTokenInSteps`, the reference behaviour).
+    func useVerificationToken(hash: Data, at: Date) async throws -> VerificationTokenUse
+}
+
+extension AccountStore {
+    public func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
+        try await useVerificationTokenInSteps(hash: hash, at: now)
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -20,5 +21,70 @@ struct PostgresAccountStore: AccountStore {
             // Surface the caller's own error (e.g. a domain error) rather than the wrapper.
             throw error.closureError ?? error
         }
+    }
+
+    /// `useVerificationTokenInSteps` in one prepared statement: one round trip, one implicit
+    /// transaction, planned once per connection.
+    func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
+        try await usage.lease {
+            let rows = try await client.execute(UseVerificationToken(hash: hash, now: now), logger: logger)
+            for try await (id, status, expiresAt, hasPassword, activated) in rows {
+                if activated { return .activated(accountID: id) }
+                guard let status = AccountStatus(rawValue: status) else {
+                    throw StorageError.corruptRow("users.status")
+                }
+                if status == .active { return .alreadyActive(accountID: id) }
+                if expiresAt <= now { return .expired }
+                if !hasPassword { return .unknown }
+                // Pending, valid and with a password, yet not activated: cannot happen while
+                // the account row is locked; answered as an unusable link.
+                return .unknown
+            }
+            return .unknown
+        }
+    }
+}
+
+/// The verification of a link as one statement. The account row is locked (`FOR UPDATE OF u`)
+/// as in the steps: a concurrent use of another link of the same account waits, then sees the
+/// account active. The sub-statements see one snapshot, so each depends on `activated`.
+struct UseVerificationToken: PostgresPreparedStatement {
+    static let sql = """
+        WITH target AS (
+            SELECT t.user_id, u.status, t.password_hash, t.expires_at
+            FROM verification_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = $1
+            FOR UPDATE OF u
+        ), activated AS (
+            UPDATE users u
+            SET status = 'active', password_hash = target.password_hash, verified_at = $2, updated_at = $2
+            FROM target
+            WHERE u.id = target.user_id AND target.status <> 'active'
+              AND target.expires_at > $2 AND target.password_hash IS NOT NULL
+            RETURNING u.id
+        ), used AS (
+            UPDATE verification_tokens SET used_at = $2, password_hash = NULL
+            WHERE token_hash = $1 AND EXISTS (SELECT 1 FROM activated)
+        ), others AS (
+            DELETE FROM verification_tokens t USING activated a
+            WHERE t.user_id = a.id AND t.token_hash <> $1
+        )
+        SELECT user_id, status, expires_at, password_hash IS NOT NULL, EXISTS (SELECT 1 FROM activated)
+        FROM target
+        """
+    typealias Row = (UUID, String, Date, Bool, Bool)
+
+    var hash: Data
+    var now: Date
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        try bindings.append(hash)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
     }
 }
