@@ -20,6 +20,9 @@ public struct PostgresSettings: Sendable, Equatable {
     public var tlsMode: TLSMode
     /// Upper bound of the connection pool.
     public var maxConnections: Int
+    /// Connections the pool opens at start and keeps; the server keeps all `maxConnections`
+    /// (see `PostgresStorage`), the tests none, since hundreds of their pools run at once.
+    public var minConnections: Int
 
     public init(
         host: String,
@@ -37,6 +40,7 @@ public struct PostgresSettings: Sendable, Equatable {
         self.database = database
         self.tlsMode = tlsMode
         self.maxConnections = maxConnections
+        self.minConnections = maxConnections
     }
 
     /// Parses a PostgreSQL URL. Errors name `variable` and never echo the password.

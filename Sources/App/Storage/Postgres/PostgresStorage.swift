@@ -34,7 +34,7 @@ public struct PostgresStorage: Database {
         // holds its memory until its deadline would have passed: with the defaults (60 s idle
         // timeout, 30 s keep-alive) a busy server held ~100 MB of them. With every connection
         // kept there are no idle timers, and a 5 s keep-alive bounds what the rest can hold.
-        configuration.options.minimumConnections = settings.maxConnections
+        configuration.options.minimumConnections = min(settings.minConnections, settings.maxConnections)
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(5))
         configuration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
