@@ -27,11 +27,24 @@ public struct OpaqueToken: Sendable {
 
     /// Accepts exactly the shape `generate()` produces; anything else is malformed.
     public init?(parsing raw: String) {
+        // 43 characters carry 258 bits: the 256 of the token and two that a canonical encoding
+        // leaves zero, so the last character is one of the 16 whose value ends in 00.
         guard raw.utf8.count == Self.encodedLength,
             raw.utf8.allSatisfy({ Self.isBase64URLCharacter($0) }),
-            let decoded = Data(base64URLEncoded: raw), decoded.count == Self.byteCount
+            let last = raw.utf8.last, Self.sextet(last) & 0b11 == 0
         else { return nil }
         self.value = raw
+    }
+
+    /// The 6-bit value of a base64url character (which must be one).
+    private static func sextet(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"): 62
+        default: 63
+        }
     }
 
     /// What the database stores and looks up.
@@ -56,11 +69,5 @@ extension Data {
         encoded = encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         while encoded.hasSuffix("=") { encoded.removeLast() }
         return encoded
-    }
-
-    init?(base64URLEncoded string: String) {
-        var standard = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard.append("=") }
-        self.init(base64Encoded: standard)
     }
 }

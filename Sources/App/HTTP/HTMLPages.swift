@@ -24,12 +24,34 @@ enum HTMLPages {
     /// True when the Accept header lists `text/html` before any JSON type (as browsers send it).
     static func prefersHTML(_ accept: String?) -> Bool {
         guard let accept else { return false }
-        for item in accept.split(separator: ",") {
-            let mediaType = item.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-            if mediaType == "text/html" || mediaType == "application/xhtml+xml" { return true }
-            if mediaType == "application/json" || mediaType == "application/problem+json" { return false }
+        for item in accept.utf8.split(separator: UInt8(ascii: ",")) {
+            let mediaType = trimmed(item.prefix { $0 != UInt8(ascii: ";") })
+            if equalsIgnoringCase(mediaType, "text/html") || equalsIgnoringCase(mediaType, "application/xhtml+xml") {
+                return true
+            }
+            if equalsIgnoringCase(mediaType, "application/json")
+                || equalsIgnoringCase(mediaType, "application/problem+json")
+            {
+                return false
+            }
         }
         return false
+    }
+
+    private static func trimmed(_ bytes: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
+        else { return bytes[bytes.startIndex..<bytes.startIndex] }
+        return bytes[first...last]
+    }
+
+    /// ASCII case-insensitive comparison with a lowercase literal.
+    private static func equalsIgnoringCase(_ bytes: Substring.UTF8View.SubSequence, _ literal: String) -> Bool {
+        guard bytes.count == literal.utf8.count else { return false }
+        return zip(bytes, literal.utf8).allSatisfy { byte, expected in
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+            return lowered == expected
+        }
     }
 
     static func response(status: HTTPResponse.Status, title: String, message: String) -> Response {

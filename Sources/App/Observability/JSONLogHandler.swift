@@ -73,6 +73,12 @@ public struct JSONLogHandler: LogHandler {
     /// A JSON string literal: quotes, backslashes and control characters escaped.
     static func appendString(_ string: String, to line: inout String) {
         line += "\""
+        // Most values need no escaping: append them whole. (0xE2 starts U+2028 and U+2029.)
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
+            line += string
+            line += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": line += "\\\""

@@ -49,6 +49,8 @@ struct PostgresAccountStore: AccountStore {
 /// as in the steps: a concurrent use of another link of the same account waits, then sees the
 /// account active. The sub-statements see one snapshot, so each depends on `activated`.
 struct UseVerificationToken: PostgresPreparedStatement {
+    // The default name is computed with reflection on every execution.
+    static let name = "use_verification_token"
     static let sql = """
         WITH target AS (
             SELECT t.user_id, u.status, t.password_hash, t.expires_at
