@@ -37,14 +37,14 @@ public func buildApplication(
     let database = try await openDatabase(configuration.database, logger: logger, metrics: metrics)
     let gate = StartupGate()
     let signal = OutboxSignal()
-    // bcrypt runs on NIO's shared thread pool, which has one thread per core and nothing else
-    // of ours on it (SQLite has a thread of its own); admission control keeps its queue short.
-    let hashWorkers = System.coreCount
+    // bcrypt runs on its own pool, one thread per core at a lower priority (see
+    // `PasswordHasher.pool`); admission control keeps its queue short.
     let hasher = PasswordHasher(
         cost: configuration.bcryptCost,
-        threadPool: .singleton,
+        threadPool: PasswordHasher.pool,
         metrics: metrics,
-        admission: HashAdmission(workers: hashWorkers, budget: configuration.hashQueueBudget)
+        admission: HashAdmission(workers: System.coreCount, budget: configuration.hashQueueBudget),
+        refusalDelay: configuration.hashRefusalDelay
     )
     let policy = PasswordPolicy()
     // Load the common-password list now, so a broken build fails at start-up, not mid-request.

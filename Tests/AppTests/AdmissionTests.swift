@@ -9,17 +9,31 @@ import Testing
 struct AdmissionTests {
     @Test("with every worker busy, a hash is admitted only while the queue ahead of it fits the budget")
     func estimate() throws {
-        // Two workers, 400 ms per hash: the n-th queued request would finish after
-        // (n / 2 + 1) × 400 ms, so with a budget of 1.05 s four fit and the fifth does not.
+        // Two workers, 400 ms per hash. With both busy and w hashes waiting, a new one starts
+        // after (w + 1) more finish, one every 200 ms, and then takes 400 ms: 600 ms with none
+        // waiting, 800 with one, 1,000 with two, 1,200 with three. With a budget of 1.05 s, two
+        // run and three wait; the sixth is refused.
         let admission = HashAdmission(workers: 2, budget: .milliseconds(1050), initialAverage: .milliseconds(400))
-        for _ in 0..<4 { try admission.admit() }
-        #expect(admission.queued == 4)
+        for _ in 0..<5 { try admission.admit() }
+        #expect(admission.queued == 5)
         let refusal = #expect(throws: HashQueueFull.self) { try admission.admit() }
         #expect(refusal?.retryAfter == 2)  // 1.2 s, rounded up
         admission.finished(after: .milliseconds(400))
         try admission.admit()
         admission.abandoned()
-        #expect(admission.queued == 3)
+        #expect(admission.queued == 4)
+    }
+
+    @Test("checking capacity refuses as admitting would, without reserving a place")
+    func check() throws {
+        let admission = HashAdmission(workers: 1, budget: .milliseconds(150), initialAverage: .milliseconds(100))
+        try admission.check()
+        #expect(admission.queued == 0)
+        try admission.admit()  // the worker is busy; one waiting would finish after 200 ms
+        #expect(throws: HashQueueFull.self) { try admission.check() }
+        #expect(admission.queued == 1)
+        admission.finished(after: .milliseconds(100))
+        try admission.check()
     }
 
     @Test("with a worker free a hash is always admitted, however slow hashes are")

@@ -17,6 +17,8 @@ struct RegistrationController {
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let input = try RegistrationInput(json: object, policy: policy)
+        // Under overload, refuse before touching the rate-limit counters or the database.
+        try await service.hasher.checkCapacity()
         try await limiter.consume("register:ip:\(context.clientIP)", limit: limits.registerPerIP)
         try await limiter.consume(
             "register:email:\(RateLimiter.addressKey(input.email))", limit: limits.registerPerEmail)

@@ -45,6 +45,8 @@ struct SessionController {
         let email = EmailAddress(values["email"]!)!
         let failures = "login-failure:\(RateLimiter.addressKey(email))"
         let pair: TokenPair
+        // Under overload, refuse before touching the rate-limit counters or the database.
+        try await sessions.hasher.checkCapacity()
         do {
             try await limiter.consume("login:ip:\(context.clientIP)", limit: limits.loginPerIP)
             // Brute-force throttle per account: failed attempts count, and once an address has

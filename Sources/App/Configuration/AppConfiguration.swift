@@ -27,6 +27,9 @@ public struct AppConfiguration: Sendable {
     /// Longest a registration or login may wait for, and spend on, its password hash before it
     /// is refused with 503 instead of queued.
     public var hashQueueBudget: Duration
+    /// How long a refused registration or login waits before its 503 goes out: bounds what a
+    /// client retrying in a tight loop can take from the hashes that were admitted.
+    public var hashRefusalDelay: Duration
 
     public init(
         environment: AppEnvironment = .development,
@@ -45,7 +48,8 @@ public struct AppConfiguration: Sendable {
         http: HTTPSettings = HTTPSettings(),
         rateLimits: RateLimitSettings = RateLimitSettings(),
         verifyConfirmStep: Bool = false,
-        hashQueueBudget: Duration = .milliseconds(400)
+        hashQueueBudget: Duration = .milliseconds(400),
+        hashRefusalDelay: Duration = .milliseconds(50)
     ) {
         self.environment = environment
         self.host = host
@@ -64,6 +68,7 @@ public struct AppConfiguration: Sendable {
         self.rateLimits = rateLimits
         self.verifyConfirmStep = verifyConfirmStep
         self.hashQueueBudget = hashQueueBudget
+        self.hashRefusalDelay = hashRefusalDelay
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
@@ -173,7 +178,8 @@ public struct AppConfiguration: Sendable {
             http: http,
             rateLimits: rateLimits,
             verifyConfirmStep: verifyConfirmStep,
-            hashQueueBudget: .milliseconds(try env.integer("HASH_QUEUE_BUDGET_MS", default: 400, range: 0...600_000))
+            hashQueueBudget: .milliseconds(try env.integer("HASH_QUEUE_BUDGET_MS", default: 400, range: 0...600_000)),
+            hashRefusalDelay: .milliseconds(try env.integer("HASH_REFUSAL_DELAY_MS", default: 50, range: 0...10_000))
         )
     }
 

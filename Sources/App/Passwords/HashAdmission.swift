@@ -5,11 +5,14 @@ import NIOConcurrencyHelpers
 /// instead of waiting, so every answered registration or login stays within its latency
 /// budget and an overload degrades into fast refusals rather than a growing queue.
 ///
-/// The estimate for a new request is `(queued / workers + 1) × average hash time`, with the
-/// average an exponentially weighted mean of measured hash times. A request is refused only
-/// when every worker is busy and the estimate exceeds the budget: with a worker free,
-/// refusing cannot make anything faster (and on a machine where one hash alone exceeds the
-/// budget, the service still serves one hash per worker at a time).
+/// With every worker busy, a new hash starts once the hashes waiting ahead of it and one
+/// more have finished; the workers finish one every `average ÷ workers` on average. The
+/// estimate for a new request is therefore `((waiting + 1) / workers + 1) × average`, where
+/// `waiting` counts admitted hashes not yet running and `average` is an exponentially
+/// weighted mean of measured hash times. A request is refused only when every worker is
+/// busy and the estimate exceeds the budget: with a worker free, refusing cannot make
+/// anything faster (and on a machine where one hash alone exceeds the budget, the service
+/// still serves one hash per worker at a time).
 final class HashAdmission: Sendable {
     private struct State {
         var inFlight = 0
@@ -32,15 +35,32 @@ final class HashAdmission: Sendable {
 
     /// Reserves a place for one hash, or throws when it would not finish within the budget.
     func admit() throws(HashQueueFull) {
-        let refusal: Double? = state.withLockedValue { state in
-            let estimate = (Double(state.inFlight) / Double(workers) + 1) * state.averageSeconds
-            guard state.inFlight < workers || estimate <= budget.timeInterval else { return estimate }
+        let refused: Double? = state.withLockedValue { state in
+            if let estimate = self.refusal(state) { return estimate }
             state.inFlight += 1
             return nil
         }
-        if let estimate = refusal {
-            throw HashQueueFull(retryAfter: max(1, Int(estimate.rounded(.up))))
+        if let estimate = refused { throw HashQueueFull(retryAfter: Self.retryAfter(estimate)) }
+    }
+
+    /// Throws what `admit()` would throw now, without reserving: lets a request that would be
+    /// refused be refused before it does any other work (rate-limit counters, database).
+    func check() throws(HashQueueFull) {
+        if let estimate = state.withLockedValue({ refusal($0) }) {
+            throw HashQueueFull(retryAfter: Self.retryAfter(estimate))
         }
+    }
+
+    /// The estimated time to finish a new hash, when it exceeds the budget with every worker busy.
+    private func refusal(_ state: State) -> Double? {
+        guard state.inFlight >= workers else { return nil }
+        let waiting = Double(state.inFlight - workers)
+        let estimate = ((waiting + 1) / Double(workers) + 1) * state.averageSeconds
+        return estimate > budget.timeInterval ? estimate : nil
+    }
+
+    private static func retryAfter(_ estimate: Double) -> Int {
+        max(1, Int(estimate.rounded(.up)))
     }
 
     /// Releases the place and learns from the measured time.

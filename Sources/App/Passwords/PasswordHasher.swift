@@ -1,7 +1,12 @@
 import Crypto
 import Foundation
 import HummingbirdBcrypt
+import NIOCore
 import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Hashes and verifies passwords with bcrypt, off the event loops.
 ///
@@ -18,21 +23,52 @@ public struct PasswordHasher: Sendable {
     private let threadPool: NIOThreadPool
     private let metrics: ServiceMetrics?
     private let admission: HashAdmission?
+    private let refusalDelay: Duration
 
     /// - Parameters:
     ///   - cost: bcrypt's cost factor; must be in 4...31 (validated by configuration).
     ///   - admission: refuses hashes that could not finish within the latency budget; nil admits all.
-    init(cost: Int, threadPool: NIOThreadPool, metrics: ServiceMetrics?, admission: HashAdmission?) {
+    ///   - refusalDelay: how long `checkCapacity()` waits before it throws.
+    init(
+        cost: Int, threadPool: NIOThreadPool, metrics: ServiceMetrics?, admission: HashAdmission?,
+        refusalDelay: Duration = .zero
+    ) {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         self.cost = cost
         self.threadPool = threadPool
         self.metrics = metrics
         self.admission = admission
+        self.refusalDelay = refusalDelay
     }
 
-    /// A hasher without admission control, on NIO's shared pool (for tools and tests).
+    /// A hasher without admission control, on its own pool (for tools and tests).
     public init(cost: Int) {
-        self.init(cost: cost, threadPool: .singleton, metrics: nil, admission: nil)
+        self.init(cost: cost, threadPool: Self.pool, metrics: nil, admission: nil)
+    }
+
+    /// The threads that hash: one per core, started once, used by nothing else. They run at a
+    /// lower priority than the rest of the process (nice + `Self.niceIncrement`), so the event
+    /// loops (verification, refresh, health, refusals) and the database never wait behind a
+    /// hash; on an otherwise idle machine the hashes still get every core.
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: System.coreCount)
+        pool.start()
+        return pool
+    }()
+
+    static let niceIncrement: Int32 = 5
+    private static let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+
+    /// Lowers the calling thread's priority (Linux: nice is per thread). Raising nice needs no
+    /// privilege; if it fails anyway the hash runs at normal priority.
+    private static func lowerThreadPriority() {
+        #if os(Linux)
+        let target = min(19, processNice + niceIncrement)
+        let thread = id_t(linuxThreadID())
+        if getpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread) != target {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, target)
+        }
+        #endif
     }
 
     /// Runs one bcrypt operation on the pool, if admitted, and records how long it took there.
@@ -42,6 +78,7 @@ public struct PasswordHasher: Sendable {
         let admission = self.admission
         do {
             return try await threadPool.runIfActive {
+                Self.lowerThreadPriority()
                 let start = ContinuousClock.now
                 let result = work()
                 let elapsed = ContinuousClock.now - start
@@ -52,6 +89,22 @@ public struct PasswordHasher: Sendable {
         } catch {
             // Not run (cancelled, or the pool is shutting down): give the place back.
             admission?.abandoned()
+            throw error
+        }
+    }
+
+    /// Throws `HashQueueFull` if a hash asked for now would be refused: called before a
+    /// request's other work, so that under overload a refusal costs almost nothing.
+    ///
+    /// The refusal goes out after `refusalDelay` (`HASH_REFUSAL_DELAY_MS`): still far inside any
+    /// latency budget, but a client that retries in a tight loop, ignoring `Retry-After`, then
+    /// costs a few refusals a second per connection instead of taking the cores from the
+    /// hashes that were admitted.
+    public func checkCapacity() async throws(HashQueueFull) {
+        do {
+            try admission?.check()
+        } catch {
+            if refusalDelay > .zero { try? await Task.sleep(for: refusalDelay) }
             throw error
         }
     }
@@ -80,6 +133,19 @@ public struct PasswordHasher: Sendable {
         return cost != self.cost
     }
 
+    /// Times `iterations` hashes of a sample password at `cost` on the calling thread, one after
+    /// another: what one core spends per registration or login. Used by `registration-server
+    /// hash-cost` to choose a cost for a machine and by the benchmark for its hash-bound ceiling.
+    public static func measure(cost: Int, iterations: Int) -> [Duration] {
+        precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
+        let input = prehash("a sample password for timing")
+        return (0..<max(1, iterations)).map { _ in
+            let start = ContinuousClock.now
+            _ = Bcrypt.hash(input, cost: UInt8(cost))
+            return ContinuousClock.now - start
+        }
+    }
+
     static func normalize(_ password: String) -> String {
         password.precomposedStringWithCanonicalMapping
     }
@@ -88,3 +154,9 @@ public struct PasswordHasher: Sendable {
         Data(SHA256.hash(data: Data(normalize(password).utf8))).base64EncodedString()
     }
 }
+
+#if os(Linux)
+/// glibc's `gettid()` (2.30 and later), which the Glibc module does not export.
+@_silgen_name("gettid")
+private func linuxThreadID() -> Int32
+#endif
