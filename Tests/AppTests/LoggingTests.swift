@@ -1,8 +1,9 @@
-import App
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import App
 
 @Suite("Structured logs and request ids")
 struct LoggingTests {
@@ -12,6 +13,15 @@ struct LoggingTests {
             if object == nil { Issue.record("log line is not a JSON object: \(line)") }
             return object
         }
+    }
+
+    @Test(
+        "timestamps are RFC 3339 UTC with milliseconds, as Foundation's ISO 8601 style writes them",
+        arguments: [0, 0.125, 1_764_410_703.5, 1_764_410_703.25, 951_782_400.875, -1.5, 4_102_444_799.0])
+    func timestamps(seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let reference = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        #expect(JSONLogHandler.timestamp(date) == reference)
     }
 
     @Test("no log line, even at trace level, contains the password, its hash or the token", arguments: Backend.allCases)

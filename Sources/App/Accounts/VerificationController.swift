@@ -35,6 +35,14 @@ struct VerificationController {
         let message: String
     }
 
+    static let verified = Verified(
+        status: "verified", message: "Your email address is confirmed and your account is active.")
+    static let alreadyVerified = Verified(
+        status: "already_verified", message: "Your email address was already confirmed. Your account is active.")
+    // Encoded once: verification is the busiest endpoint.
+    static let verifiedJSON = PreencodedJSON(verified)
+    static let alreadyVerifiedJSON = PreencodedJSON(alreadyVerified)
+
     /// `GET /v1/verify?token=…`: activates, or with the confirm step shows the confirmation page.
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let wantsHTML = HTMLPages.prefersHTML(request.headers[.accept])
@@ -88,22 +96,12 @@ struct VerificationController {
     {
         do {
             let outcome = try await service.verify(token: token, logger: context.logger)
-            let body: Verified
-            switch outcome {
-            case .verified:
-                body = Verified(
-                    status: "verified", message: "Your email address is confirmed and your account is active.")
-            case .alreadyVerified:
-                body = Verified(
-                    status: "already_verified",
-                    message: "Your email address was already confirmed. Your account is active.")
-            }
+            let isNew = if case .verified = outcome { true } else { false }
             if wantsHTML {
-                return HTMLPages.response(status: .ok, title: "Email address confirmed", message: body.message)
+                let message = isNew ? Self.verified.message : Self.alreadyVerified.message
+                return HTMLPages.response(status: .ok, title: "Email address confirmed", message: message)
             }
-            var response = try body.response(from: request, context: context)
-            response.headers[.cacheControl] = "no-store"
-            return response
+            return (isNew ? Self.verifiedJSON : Self.alreadyVerifiedJSON).response(headers: [.cacheControl: "no-store"])
         } catch {
             let problem = ProblemMiddleware.problem(for: error)
             guard wantsHTML, problem.status < 500 else { throw error }
