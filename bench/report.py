@@ -46,6 +46,16 @@ def markdown(results: dict, chart_name: str) -> str:
         f"on {bcrypt['cores']} cores: **{fmt(bcrypt['ceiling_per_second'], 2)} registrations or logins per second**.",
         f"- pgbench, `{pgbench['statement']}` over {pgbench['rows']:,} rows, {pgbench['clients']} clients, "
         f"prepared: **{fmt(pgbench['tps'], 0)} TPS** (average latency {fmt(pgbench['latency_avg_ms'], 2)} ms).",
+    ]
+    same = limits.get("pgbench_verify_statement")
+    if same:
+        lines.append(
+            f"- pgbench, the server's own verification statement (`UseVerificationToken.sql`: lock the account, "
+            f"activate it, mark the token used, delete the account's other tokens) over {same['rows']:,} pending "
+            f"accounts made by SQL, {same['clients']} clients, prepared: **{fmt(same['tps'], 0)} TPS**, measured "
+            "after the phases with the server stopped."
+        )
+    lines += [
         f"- Start-up to ready (`/health/ready` = 200) on a migrated database: "
         f"{', '.join(fmt(v, 0) + ' ms' for v in results['startup_ms'])}.",
         f"- Server resident memory, peak over the whole run: **{fmt(results['server_rss_peak_mb'])} MB**.",
