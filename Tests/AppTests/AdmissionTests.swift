@@ -9,19 +9,38 @@ import Testing
 struct AdmissionTests {
     @Test("with every worker busy, a hash is admitted only while the queue ahead of it fits the budget")
     func estimate() throws {
-        // Two workers, 400 ms per hash. With both busy and w hashes waiting, a new one starts
-        // after (w + 1) more finish, one every 200 ms, and then takes 400 ms: 600 ms with none
-        // waiting, 800 with one, 1,000 with two, 1,200 with three. With a budget of 1.05 s, two
-        // run and three wait; the sixth is refused.
+        // Two workers, 400 ms per hash, none started yet (so each frees up after 400 ms, then
+        // every 400 ms). With both busy and w hashes waiting, a new one starts at the (w + 1)-th
+        // freeing and finishes 400 ms later: 800 ms with none or one waiting, 1,200 with two.
+        // With a budget of 1.05 s, two run and two wait; the fifth is refused.
         let admission = HashAdmission(workers: 2, budget: .milliseconds(1050), initialAverage: .milliseconds(400))
-        for _ in 0..<5 { try admission.admit() }
-        #expect(admission.queued == 5)
+        for _ in 0..<4 { try admission.admit() }
+        #expect(admission.queued == 4)
         let refusal = #expect(throws: HashQueueFull.self) { try admission.admit() }
         #expect(refusal?.retryAfter == 2)  // 1.2 s, rounded up
-        admission.finished(after: .milliseconds(400))
+        let start = admission.started()
+        admission.finished(startedAt: start, after: .milliseconds(400))
         try admission.admit()
         admission.abandoned()
-        #expect(admission.queued == 4)
+        #expect(admission.queued == 3)
+    }
+
+    @Test("how long the running hashes have run counts: a request is admitted once it would be on time")
+    func runningTime() throws {
+        // One worker, 100 ms per hash, 150 ms budget: behind a hash that just started a new one
+        // would finish after 200 ms; behind one that has run 60 ms, after 140 ms.
+        let admission = HashAdmission(workers: 1, budget: .milliseconds(150), initialAverage: .milliseconds(100))
+        let t0 = ContinuousClock.now
+        try admission.admit(now: t0)
+        let start = admission.started(at: t0)
+        #expect(throws: HashQueueFull.self) { try admission.check(now: t0 + .milliseconds(10)) }
+        #expect(throws: HashQueueFull.self) { try admission.admit(now: t0 + .milliseconds(10)) }
+        try admission.admit(now: t0 + .milliseconds(60))
+        #expect(admission.queued == 2)
+        // A third would wait for both: refused.
+        #expect(throws: HashQueueFull.self) { try admission.admit(now: t0 + .milliseconds(60)) }
+        admission.finished(startedAt: start, after: .milliseconds(100))
+        #expect(admission.queued == 1)
     }
 
     @Test("checking capacity refuses as admitting would, without reserving a place")
@@ -32,7 +51,7 @@ struct AdmissionTests {
         try admission.admit()  // the worker is busy; one waiting would finish after 200 ms
         #expect(throws: HashQueueFull.self) { try admission.check() }
         #expect(admission.queued == 1)
-        admission.finished(after: .milliseconds(100))
+        admission.abandoned()
         try admission.check()
     }
 
@@ -42,7 +61,7 @@ struct AdmissionTests {
         try admission.admit()
         try admission.admit()
         #expect(throws: HashQueueFull.self) { try admission.admit() }
-        admission.finished(after: .seconds(5))
+        admission.abandoned()
         try admission.admit()
     }
 
@@ -51,7 +70,7 @@ struct AdmissionTests {
         let admission = HashAdmission(workers: 1, budget: .seconds(10), initialAverage: .milliseconds(100))
         for _ in 0..<50 {
             try admission.admit()
-            admission.finished(after: .milliseconds(300))
+            admission.finished(startedAt: admission.started(), after: .milliseconds(300))
         }
         #expect(abs(admission.averageHashTime - 0.3) < 0.001)
     }

@@ -79,11 +79,11 @@ public struct PasswordHasher: Sendable {
         do {
             return try await threadPool.runIfActive {
                 Self.lowerThreadPriority()
-                let start = ContinuousClock.now
+                let start = admission?.started() ?? ContinuousClock.now
                 let result = work()
                 let elapsed = ContinuousClock.now - start
                 metrics?.passwordHash(elapsed)
-                admission?.finished(after: elapsed)
+                admission?.finished(startedAt: start, after: elapsed)
                 return result
             }
         } catch {
