@@ -424,6 +424,20 @@ class Bench:
         self.results["limits"]["bcrypt"] = data
         log(f"bcrypt cost {data['cost']}: {data['median_ms']:.1f} ms on one core -> ceiling {data['ceiling_per_second']:.2f}/s")
 
+    def pgbench(self, name: str, script: str) -> tuple[float, str]:
+        """Runs a pgbench script (16 clients, prepared, one phase long); its TPS and output."""
+        path = self.out / name
+        path.write_text(script)
+        result = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", "16", "-j", "1", "-T", str(max(1, round(self.args.duration))),
+             "-f", str(path), self.args.database_url],
+            check=True, capture_output=True, text=True,
+        )
+        match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", result.stdout)
+        if not match:
+            raise RuntimeError(f"pgbench printed no tps:\n{result.stdout}\n{result.stderr}")
+        return float(match.group(1)), result.stdout
+
     def measure_pgbench(self) -> None:
         rows = self.args.pgbench_rows
         self.psql(
@@ -434,22 +448,12 @@ class Bench:
             f" FROM generate_series(1, {rows}) AS i;"
         )
         self.psql("VACUUM ANALYZE bench_tokens")
-        script = self.out / "pgbench-verify.sql"
-        script.write_text(
+        tps, output = self.pgbench(
+            "pgbench-verify.sql",
             f"\\set i random(1, {rows})\n"
-            "UPDATE bench_tokens SET used_at = now() WHERE token_hash = sha256(int4send(:i));\n"
+            "UPDATE bench_tokens SET used_at = now() WHERE token_hash = sha256(int4send(:i));\n",
         )
-        duration = max(1, round(self.args.duration))
-        result = subprocess.run(
-            ["pgbench", "-n", "-M", "prepared", "-c", "16", "-j", "1", "-T", str(duration), "-f", str(script),
-             self.args.database_url],
-            check=True, capture_output=True, text=True,
-        )
-        match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", result.stdout)
-        if not match:
-            raise RuntimeError(f"pgbench printed no tps:\n{result.stdout}\n{result.stderr}")
-        tps = float(match.group(1))
-        latency = re.search(r"latency average = ([0-9.]+) ms", result.stdout)
+        latency = re.search(r"latency average = ([0-9.]+) ms", output)
         self.results["limits"]["pgbench"] = {
             "tps": tps,
             "latency_avg_ms": float(latency.group(1)) if latency else None,
@@ -487,26 +491,16 @@ class Bench:
         )
         self.psql("VACUUM ANALYZE users")
         self.psql("VACUUM ANALYZE verification_tokens")
-        script = self.out / "pgbench-verify-statement.sql"
-        script.write_text(f"\\set i random(1, {rows})\n{statement};\n")
-        duration = max(1, round(self.args.duration))
-        result = subprocess.run(
-            ["pgbench", "-n", "-M", "prepared", "-c", "16", "-j", "1", "-T", str(duration), "-f", str(script),
-             self.args.database_url],
-            check=True, capture_output=True, text=True,
-        )
-        tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", result.stdout)
-        transactions = re.search(r"number of transactions actually processed: ([0-9]+)", result.stdout)
-        if not tps:
-            raise RuntimeError(f"pgbench printed no tps:\n{result.stdout}\n{result.stderr}")
+        tps, output = self.pgbench("pgbench-verify-statement.sql", f"\\set i random(1, {rows})\n{statement};\n")
+        transactions = re.search(r"number of transactions actually processed: ([0-9]+)", output)
         self.results["limits"]["pgbench_verify_statement"] = {
-            "tps": float(tps.group(1)),
+            "tps": tps,
             "clients": 16,
             "rows": rows,
             "transactions": int(transactions.group(1)) if transactions else None,
             "statement": "UseVerificationToken.sql (the server's verification statement)",
         }
-        log(f"pgbench, the server's verification statement, 16 clients: {float(tps.group(1)):.0f} TPS")
+        log(f"pgbench, the server's verification statement, 16 clients: {tps:.0f} TPS")
 
     def activate_for_login(self, count: int) -> Path:
         """Verifies some accounts made at the configured cost in the register phases, for login."""
