@@ -1,5 +1,12 @@
-import App
+import Foundation
+import NIOConcurrencyHelpers
 import Testing
+
+@testable import App
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Password hashing")
 struct PasswordHasherTests {
@@ -48,4 +55,25 @@ struct PasswordHasherTests {
         let second = try await hasher.hash("same passphrase")
         #expect(first != second)
     }
+
+    #if os(Linux)
+    @Test("a hashing thread lowers its own priority, and only its own")
+    func hashingThreadsRunAtLowerPriority() {
+        let expected = min(19, PasswordHasher.processNice + PasswordHasher.niceIncrement)
+        let seen = NIOLockedValueBox<Int32?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        // A thread of its own, as the pool's are.
+        Thread.detachNewThread {
+            PasswordHasher.lowerThreadPriority()
+            let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(linuxThreadID()))
+            seen.withLockedValue { $0 = nice }
+            done.signal()
+        }
+        done.wait()
+        #expect(seen.withLockedValue { $0 } == expected)
+        // This thread (as the event loops) keeps the process's priority: nice is per thread.
+        #expect(
+            getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(linuxThreadID())) == PasswordHasher.processNice)
+    }
+    #endif
 }

@@ -57,11 +57,14 @@ public struct PasswordHasher: Sendable {
     }()
 
     static let niceIncrement: Int32 = 5
-    private static let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    #if os(Linux)
+    static let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    #endif
 
-    /// Lowers the calling thread's priority (Linux: nice is per thread). Raising nice needs no
-    /// privilege; if it fails anyway the hash runs at normal priority.
-    private static func lowerThreadPriority() {
+    /// Lowers the calling thread's priority (Linux, where nice is per thread; elsewhere the
+    /// hashes run at normal priority). Raising nice needs no privilege; if it fails anyway the
+    /// hash runs at normal priority.
+    static func lowerThreadPriority() {
         #if os(Linux)
         let target = min(19, processNice + niceIncrement)
         let thread = id_t(linuxThreadID())
@@ -158,5 +161,5 @@ public struct PasswordHasher: Sendable {
 #if os(Linux)
 /// glibc's `gettid()` (2.30 and later), which the Glibc module does not export.
 @_silgen_name("gettid")
-private func linuxThreadID() -> Int32
+func linuxThreadID() -> Int32
 #endif
