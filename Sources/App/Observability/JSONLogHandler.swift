@@ -102,8 +102,8 @@ public struct JSONLogHandler: LogHandler {
     /// runs for every log line).
     static func timestamp(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds.quotientAndRemainderFlooring(by: 1000).quotient)
-        let fraction = Int(milliseconds - Int64(seconds) * 1000)
+        let fraction = Int((milliseconds % 1000 + 1000) % 1000)  // also before 1970
+        var seconds = time_t((milliseconds - Int64(fraction)) / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var text = ""
@@ -128,13 +128,5 @@ public struct JSONLogHandler: LogHandler {
         append(fraction, width: 3)
         text += "Z"
         return text
-    }
-}
-
-extension Int64 {
-    /// Division rounding towards negative infinity (times before 1970 included).
-    fileprivate func quotientAndRemainderFlooring(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
-        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
-        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
     }
 }

@@ -18,9 +18,7 @@ func withTimeout<Result: Sendable>(
 ) async throws -> Result {
     let task = Task { try await operation() }
     let timedOut = NIOLockedValueBox(false)
-    let (seconds, attoseconds) = limit.components
-    let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    let deadline = eventLoop.scheduleTask(in: .nanoseconds(max(0, nanoseconds))) {
+    let deadline = eventLoop.scheduleTask(in: TimeAmount(limit)) {
         timedOut.withLockedValue { $0 = true }
         task.cancel()
     }
@@ -34,5 +32,13 @@ func withTimeout<Result: Sendable>(
         }
     } onCancel: {
         task.cancel()
+    }
+}
+
+extension TimeAmount {
+    /// The same span in NIO's unit (negative spans become zero).
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }

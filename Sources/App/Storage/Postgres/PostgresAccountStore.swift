@@ -28,16 +28,14 @@ struct PostgresAccountStore: AccountStore {
     func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
         try await usage.lease {
             let rows = try await client.execute(UseVerificationToken(hash: hash, now: now), logger: logger)
-            for try await (id, status, expiresAt, hasPassword, activated) in rows {
+            for try await (id, status, expiresAt, activated) in rows {
                 if activated { return .activated(accountID: id) }
                 guard let status = AccountStatus(rawValue: status) else {
                     throw StorageError.corruptRow("users.status")
                 }
                 if status == .active { return .alreadyActive(accountID: id) }
                 if expiresAt <= now { return .expired }
-                if !hasPassword { return .unknown }
-                // Pending, valid and with a password, yet not activated: cannot happen while
-                // the account row is locked; answered as an unusable link.
+                // Pending and valid, yet not activated: the link was used (it keeps no password).
                 return .unknown
             }
             return .unknown
@@ -71,10 +69,10 @@ struct UseVerificationToken: PostgresPreparedStatement {
             DELETE FROM verification_tokens t USING activated a
             WHERE t.user_id = a.id AND t.token_hash <> $1
         )
-        SELECT user_id, status, expires_at, password_hash IS NOT NULL, EXISTS (SELECT 1 FROM activated)
+        SELECT user_id, status, expires_at, EXISTS (SELECT 1 FROM activated)
         FROM target
         """
-    typealias Row = (UUID, String, Date, Bool, Bool)
+    typealias Row = (UUID, String, Date, Bool)
 
     var hash: Data
     var now: Date
