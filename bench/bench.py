@@ -421,8 +421,15 @@ class Bench:
             check=True, capture_output=True, text=True,
         )
         data = json.loads(result.stdout)
-        self.results["limits"]["bcrypt"] = data
         log(f"bcrypt cost {data['cost']}: {data['median_ms']:.1f} ms on one core -> ceiling {data['ceiling_per_second']:.2f}/s")
+        # Measured before and after the phases: anything else running on the machine only makes
+        # bcrypt slower, so the faster of the two is the ceiling (the other is kept in the report).
+        previous = self.results["limits"].get("bcrypt")
+        if previous is None or data["median_ms"] < previous["median_ms"]:
+            data["other_median_ms"] = previous["median_ms"] if previous else None
+            self.results["limits"]["bcrypt"] = data
+        else:
+            previous["other_median_ms"] = data["median_ms"]
 
     def pgbench(self, name: str, script: str) -> tuple[float, str]:
         """Runs a pgbench script (16 clients, prepared, one phase long); its TPS and output."""
@@ -605,6 +612,7 @@ class Bench:
         )
         code = self.server.stop()
         self.memory.running = False
+        self.measure_bcrypt()
         if not args.only:
             self.measure_pgbench_verify_statement()
         self.results["server_rss_peak_mb"] = self.memory.peak

@@ -42,7 +42,8 @@ def markdown(results: dict, chart_name: str) -> str:
         "## Limits measured in the same run",
         "",
         f"- bcrypt cost {bcrypt['cost']} on one core: **{fmt(bcrypt['median_ms'])} ms** per hash (median of "
-        f"{bcrypt['iterations']}; min {fmt(bcrypt['min_ms'])}, max {fmt(bcrypt['max_ms'])}) → hash-bound ceiling "
+        f"{bcrypt['iterations']}; min {fmt(bcrypt['min_ms'])}, max {fmt(bcrypt['max_ms'])}; the faster of the medians "
+        f"before and after the phases, the other {fmt(bcrypt.get('other_median_ms'))} ms) → hash-bound ceiling "
         f"on {bcrypt['cores']} cores: **{fmt(bcrypt['ceiling_per_second'], 2)} registrations or logins per second**.",
         f"- pgbench, `{pgbench['statement']}` over {pgbench['rows']:,} rows, {pgbench['clients']} clients, "
         f"prepared: **{fmt(pgbench['tps'], 0)} TPS** (average latency {fmt(pgbench['latency_avg_ms'], 2)} ms).",
