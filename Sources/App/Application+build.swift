@@ -113,7 +113,8 @@ public func buildApplication(
         PasswordResetController(service: resets, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
     router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
-    router.addRoutes(HealthController(database: database).endpoints, atPath: "/health")
+    let emailHealth = EmailDeliveryHealth()
+    router.addRoutes(HealthController(database: database, email: emailHealth).endpoints, atPath: "/health")
     router.addRoutes(MetricsController(metrics: metrics, outbox: database.outbox).endpoints)
     router.addRoutes(try OpenAPIController().endpoints)
 
@@ -132,13 +133,17 @@ public func buildApplication(
         services.append(
             OutboxWorker(
                 store: database.outbox,
-                transport: options.transport ?? makeTransport(configuration.emailTransport),
+                transport: try options.transport
+                    ?? makeTransport(configuration.emailTransport, outbox: configuration.outbox),
                 sender: configuration.emailFrom,
+                senderName: configuration.emailFromName,
+                replyTo: configuration.emailReplyTo,
                 settings: configuration.outbox,
                 signal: signal,
                 gate: gate,
                 logger: logger,
-                metrics: metrics
+                metrics: metrics,
+                health: emailHealth
             )
         )
     }
@@ -200,9 +205,17 @@ func makeServer(_ settings: HTTPSettings) throws -> HTTPServerBuilder {
     return try .tls(.http1(configuration: http1), tlsConfiguration: tls)
 }
 
-func makeTransport(_ kind: EmailTransportKind) -> any EmailTransport {
-    switch kind {
-    case .console: ConsoleEmailTransport()
+/// The transport `EMAIL_TRANSPORT` names, with connections for `outbox.concurrency` emails in flight.
+public func makeTransport(_ settings: EmailTransportSettings, outbox: OutboxSettings) throws -> any EmailTransport {
+    switch settings {
+    case .console:
+        ConsoleEmailTransport()
+    case .smtp(let smtp):
+        try SMTPTransport(settings: smtp, maxConnections: outbox.concurrency, timeout: outbox.sendTimeout)
+    case .ses(let ses):
+        SESTransport(settings: ses, maxConnections: outbox.concurrency, timeout: outbox.sendTimeout)
+    case .sendgrid(let sendgrid):
+        SendGridTransport(settings: sendgrid, maxConnections: outbox.concurrency, timeout: outbox.sendTimeout)
     }
 }
 

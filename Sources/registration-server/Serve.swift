@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
                 "event": "server.starting", "app_env": "\(configuration.environment.rawValue)",
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
                 "database": "\(configuration.database.displayName)",
-                "email_transport": "\(configuration.emailTransport.rawValue)",
+                "email_transport": "\(configuration.emailTransport.name)",
             ]
         )
         if configuration.environment == .development {
@@ -41,6 +41,9 @@ struct Serve: AsyncParsableCommand {
         let emails: String
         switch configuration.emailTransport {
         case .console: emails = "printed to this console (EMAIL_TRANSPORT=console)"
+        case .smtp(let smtp): emails = "sent through SMTP \(smtp.host):\(smtp.port) (\(smtp.security.rawValue))"
+        case .ses(let ses): emails = "sent through Amazon SES (\(ses.region), \(ses.endpoint.absoluteString))"
+        case .sendgrid(let sendgrid): emails = "sent through SendGrid (\(sendgrid.endpoint.absoluteString))"
         }
         // Through the same writer as the log lines, so the banner is not held in a stdio buffer.
         StandardOutputLogSink().write(

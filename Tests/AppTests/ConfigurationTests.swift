@@ -30,7 +30,7 @@ struct ConfigurationTests {
         #expect(configuration.port == 8080)
         #expect(configuration.publicBaseURL == "http://localhost:8080")
         #expect(configuration.emailFrom.value == "no-reply@example.com")
-        #expect(configuration.emailTransport == .console)
+        #expect(configuration.emailTransport.name == "console")
         #expect(configuration.bcryptCost == 12)
         #expect(configuration.verificationTokenTTL == .seconds(3600))
         #expect(configuration.logLevel == .info)
@@ -75,7 +75,7 @@ struct ConfigurationTests {
         let configuration = try AppConfiguration(environment: [:], workingDirectory: "/srv/app")
         #expect(configuration.database == .sqlite(path: "/srv/app/data/registration.sqlite"))
         #expect(configuration.environment == .development)
-        #expect(configuration.emailTransport == .console)
+        #expect(configuration.emailTransport.name == "console")
     }
 
     @Test("sqlite: URLs name a file, relative to the working directory or absolute")

@@ -13,7 +13,11 @@ public struct AppConfiguration: Sendable {
     /// Base of links in emails, without a trailing slash, e.g. `https://accounts.example.com`.
     public var publicBaseURL: String
     public var emailFrom: EmailAddress
-    public var emailTransport: EmailTransportKind
+    /// Display name shown with `emailFrom` (`EMAIL_FROM_NAME`).
+    public var emailFromName: String?
+    /// Where replies go (`EMAIL_REPLY_TO`); the sender otherwise.
+    public var emailReplyTo: EmailAddress?
+    public var emailTransport: EmailTransportSettings
     public var bcryptCost: Int
     public var verificationTokenTTL: Duration
     public var logLevel: Logger.Level
@@ -38,7 +42,9 @@ public struct AppConfiguration: Sendable {
         database: DatabaseSettings,
         publicBaseURL: String = "http://localhost:8080",
         emailFrom: EmailAddress,
-        emailTransport: EmailTransportKind = .console,
+        emailFromName: String? = nil,
+        emailReplyTo: EmailAddress? = nil,
+        emailTransport: EmailTransportSettings = .console,
         bcryptCost: Int = 12,
         verificationTokenTTL: Duration = .seconds(3600),
         logLevel: Logger.Level = .info,
@@ -57,6 +63,8 @@ public struct AppConfiguration: Sendable {
         self.database = database
         self.publicBaseURL = publicBaseURL
         self.emailFrom = emailFrom
+        self.emailFromName = emailFromName
+        self.emailReplyTo = emailReplyTo
         self.emailTransport = emailTransport
         self.bcryptCost = bcryptCost
         self.verificationTokenTTL = verificationTokenTTL
@@ -104,14 +112,22 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "EMAIL_FROM", reason: "must be a plain email address, got \"\(fromRaw)\"")
         }
-        let transport = try env.oneOf(
-            "EMAIL_TRANSPORT", default: EmailTransportKind.console, choices: ["console": .console])
-        if appEnvironment == .production && transport == .console {
+        let fromName = env.string("EMAIL_FROM_NAME")
+        if let fromName,
+            fromName.count > 100 || fromName.unicodeScalars.contains(where: MIMEMessage.isForbiddenInHeader)
+        {
             throw ConfigurationError(
-                variable: "EMAIL_TRANSPORT",
-                reason: "console only prints emails and is refused when APP_ENV=production; configure a real transport"
-            )
+                variable: "EMAIL_FROM_NAME", reason: "must be at most 100 characters without control characters")
         }
+        var replyTo: EmailAddress?
+        if let raw = env.string("EMAIL_REPLY_TO") {
+            guard let address = EmailAddress(raw) else {
+                throw ConfigurationError(
+                    variable: "EMAIL_REPLY_TO", reason: "must be a plain email address, got \"\(raw)\"")
+            }
+            replyTo = address
+        }
+        let transport = try EmailTransportSettings.read(env, environment: appEnvironment)
         // Bcrypt itself accepts 4...31 and crashes outside it; below 10 is too weak for production
         // but useful in tests, so the bound here is the library's.
         let cost = try env.integer("BCRYPT_COST", default: 12, range: 4...31)
@@ -123,7 +139,9 @@ public struct AppConfiguration: Sendable {
         let outbox = OutboxSettings(
             pollInterval: .milliseconds(try env.integer("OUTBOX_POLL_INTERVAL_MS", default: 1000, range: 10...60000)),
             maxAttempts: try env.integer("OUTBOX_MAX_ATTEMPTS", default: 8, range: 1...100),
-            retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400))
+            retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400)),
+            concurrency: try env.integer("OUTBOX_CONCURRENCY", default: 8, range: 1...256),
+            sendTimeout: .milliseconds(try env.integer("EMAIL_SEND_TIMEOUT_MS", default: 10_000, range: 100...300_000))
         )
         let auth = try AuthSettings.read(env, environment: appEnvironment, publicBaseURL: publicBaseURL)
         var resetURL: String?
@@ -168,6 +186,8 @@ public struct AppConfiguration: Sendable {
             database: database,
             publicBaseURL: publicBaseURL,
             emailFrom: emailFrom,
+            emailFromName: fromName,
+            emailReplyTo: replyTo,
             emailTransport: transport,
             bcryptCost: cost,
             verificationTokenTTL: .seconds(ttl),

@@ -81,24 +81,10 @@ public struct AuthSettings: Sendable {
         )
     }
 
-    /// The value of `name`, or the contents of the file named by `name_FILE`; not both.
+    /// The PEM in `name` or in the file `name_FILE` names.
     private static func pem(_ env: EnvironmentReader, _ name: String) throws(ConfigurationError) -> String? {
-        let inline = env.values[name].flatMap { $0.isEmpty ? nil : $0 }
-        let file = env.string(name + "_FILE")
-        switch (inline, file) {
-        case (let value?, nil):
-            // Deployment tools often flatten newlines to "\n"; PEM needs real ones.
-            return value.replacingOccurrences(of: "\\n", with: "\n")
-        case (nil, let path?):
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw ConfigurationError(variable: name + "_FILE", reason: "cannot read \(path)")
-            }
-            return String(decoding: contents, as: UTF8.self)
-        case (_?, _?):
-            throw ConfigurationError(variable: name, reason: "set either \(name) or \(name)_FILE, not both")
-        case (nil, nil):
-            return nil
-        }
+        // Deployment tools often flatten newlines to "\n"; PEM needs real ones.
+        try env.secret(name)?.replacingOccurrences(of: "\\n", with: "\n")
     }
 
     /// Splits concatenated PEM documents.

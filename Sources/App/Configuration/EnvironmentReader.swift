@@ -42,4 +42,25 @@ struct EnvironmentReader {
         }
         return value
     }
+
+    /// A secret given inline in `name` or as the path of a file in `name_FILE` (the way secrets
+    /// managers mount them), not both; a file's trailing line break is dropped.
+    func secret(_ name: String) throws(ConfigurationError) -> String? {
+        let inline = values[name].flatMap { $0.isEmpty ? nil : $0 }
+        switch (inline, string(name + "_FILE")) {
+        case (let value?, nil):
+            return value
+        case (nil, let path?):
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError(variable: name + "_FILE", reason: "cannot read \(path)")
+            }
+            var text = String(decoding: contents, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return text.isEmpty ? nil : text
+        case (_?, _?):
+            throw ConfigurationError(variable: name, reason: "set either \(name) or \(name)_FILE, not both")
+        case (nil, nil):
+            return nil
+        }
+    }
 }

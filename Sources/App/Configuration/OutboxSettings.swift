@@ -11,8 +11,12 @@ public struct OutboxSettings: Sendable {
     /// How long a claimed message stays reserved for the worker that claimed it.
     /// If that worker dies before marking it sent, another one sends it after this.
     public var claimLease: Duration
-    /// Messages claimed per poll.
+    /// Most emails claimed at once (a worker claims no more than it has free delivery slots).
     public var batchSize: Int
+    /// Emails in flight at once per instance, spread over the transport's connections.
+    public var concurrency: Int
+    /// Longest one delivery attempt may take before it counts as a transient failure.
+    public var sendTimeout: Duration
 
     public init(
         pollInterval: Duration = .seconds(1),
@@ -20,7 +24,9 @@ public struct OutboxSettings: Sendable {
         retryBaseDelay: Duration = .seconds(30),
         retryMaxDelay: Duration = .seconds(3600),
         claimLease: Duration = .seconds(120),
-        batchSize: Int = 20
+        batchSize: Int = 20,
+        concurrency: Int = 8,
+        sendTimeout: Duration = .seconds(10)
     ) {
         self.pollInterval = pollInterval
         self.maxAttempts = maxAttempts
@@ -28,5 +34,7 @@ public struct OutboxSettings: Sendable {
         self.retryMaxDelay = retryMaxDelay
         self.claimLease = claimLease
         self.batchSize = batchSize
+        self.concurrency = concurrency
+        self.sendTimeout = sendTimeout
     }
 }

@@ -4,10 +4,11 @@ import Hummingbird
 /// and the schema is current): for load balancers and orchestrators.
 struct HealthController {
     let database: any Database
+    let email: EmailDeliveryHealth
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.get("live") { _, _ in Status(status: "ok") }
+        routes.get("live") { _, _ in Status(status: "ok", email: nil) }
         routes.get("ready") { _, _ in
             guard await database.isReady() else {
                 throw Problem(
@@ -17,12 +18,24 @@ struct HealthController {
                     detail: "The database is unreachable or its schema is not up to date."
                 )
             }
-            return Status(status: "ready")
+            // A misconfigured email provider does not make the instance unready (taking every
+            // instance out of the load balancer would not help), but it is said here.
+            if let problem = email.configurationProblem {
+                return Status(status: "ready", email: "configuration_error", emailDetail: problem)
+            }
+            return Status(status: "ready", email: "ok")
         }
         return routes
     }
 
     struct Status: ResponseEncodable {
         let status: String
+        var email: String?
+        var emailDetail: String?
+
+        enum CodingKeys: String, CodingKey {
+            case status, email
+            case emailDetail = "email_detail"
+        }
     }
 }

@@ -50,6 +50,14 @@ public final class ServiceMetrics: Sendable {
         ).increment()
     }
 
+    /// 1 while the transport's provider refuses our configuration, 0 otherwise.
+    func emailConfigurationError(transport: String, present: Bool) {
+        registry.makeGauge(
+            name: "email_transport_configuration_error", labels: [("transport", transport)],
+            help: "1 while the email provider refuses the configured credentials or TLS trust."
+        ).set(Double(present ? 1 : 0))
+    }
+
     func passwordHash(_ duration: Duration) {
         registry.makeDurationHistogram(
             name: "password_hash_duration_seconds",

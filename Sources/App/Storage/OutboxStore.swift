@@ -7,12 +7,19 @@ public protocol OutboxStore: Sendable {
     func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail]
     /// Records delivery and erases the bodies, which contain one-time links.
     func markSent(id: UUID, at: Date) async throws
-    /// Records a failed attempt and when to try again.
-    func scheduleRetry(id: UUID, at: Date, error: String) async throws
+    /// Records a failed attempt and when to try again. An attempt that does not count (the
+    /// transport is misconfigured, which is no fault of this email) is given back.
+    func scheduleRetry(id: UUID, at: Date, error: String, countsAsAttempt: Bool) async throws
     /// Gives up on an email for good and erases its bodies.
     func markFailed(id: UUID, at: Date, error: String) async throws
     /// How many emails wait to be sent, and since when the oldest has been waiting.
     func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?)
     /// Hands back a claimed email that was not attempted (shutdown), due at once and not counted.
     func releaseClaim(id: UUID, now: Date) async throws
+}
+
+extension OutboxStore {
+    public func scheduleRetry(id: UUID, at date: Date, error: String) async throws {
+        try await scheduleRetry(id: id, at: date, error: error, countsAsAttempt: true)
+    }
 }

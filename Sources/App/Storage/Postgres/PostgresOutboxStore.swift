@@ -56,10 +56,15 @@ struct PostgresOutboxStore: OutboxStore {
         }
     }
 
-    func scheduleRetry(id: UUID, at date: Date, error: String) async throws {
+    func scheduleRetry(id: UUID, at date: Date, error: String, countsAsAttempt: Bool) async throws {
+        let refund = countsAsAttempt ? 0 : 1
         try await usage.lease {
             try await client.query(
-                "UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error) WHERE id = \(id) AND status = 'pending'",
+                """
+                UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error),
+                    attempts = greatest(attempts - \(refund), 0)
+                WHERE id = \(id) AND status = 'pending'
+                """,
                 logger: logger
             )
         }

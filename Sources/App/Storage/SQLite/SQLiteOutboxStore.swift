@@ -54,10 +54,13 @@ struct SQLiteOutboxStore: OutboxStore {
         )
     }
 
-    func scheduleRetry(id: UUID, at date: Date, error: String) async throws {
+    func scheduleRetry(id: UUID, at date: Date, error: String, countsAsAttempt: Bool) async throws {
         try await execute(
-            "UPDATE email_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-            [SQLiteData(date), .text(error), SQLiteData(id)]
+            """
+            UPDATE email_outbox SET next_attempt_at = ?, last_error = ?, attempts = max(attempts - ?, 0)
+            WHERE id = ? AND status = 'pending'
+            """,
+            [SQLiteData(date), .text(error), .integer(countsAsAttempt ? 0 : 1), SQLiteData(id)]
         )
     }
 

@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// What an email provider's HTTP API answered, read with bounds.
+struct ProviderResponse: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: ByteBuffer
+
+    /// Sends `request` on `client`, reading at most 64 KiB of the answer, within `timeout`.
+    /// Connection failures and timeouts are transient failures.
+    static func fetch(
+        _ request: HTTPClientRequest, on client: HTTPClient, timeout: Duration, provider: String
+    ) async throws -> ProviderResponse {
+        do {
+            let response = try await client.execute(request, timeout: TimeAmount(timeout))
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            return ProviderResponse(status: Int(response.status.code), headers: response.headers, body: body)
+        } catch let error as HTTPClientError {
+            let what = error == .deadlineExceeded || error == .readTimeout ? "did not answer in time" : "\(error)"
+            throw EmailDeliveryError(.transient, "\(provider): \(what.prefix(200))")
+        } catch let error as EmailDeliveryError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw EmailDeliveryError(
+                .transient, "\(provider): connection failed (\(String(describing: type(of: error))))")
+        }
+    }
+
+    /// The provider's `Retry-After`: seconds or an HTTP date, at most an hour.
+    var retryAfter: Duration? {
+        guard let raw = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Int(raw), seconds >= 0 { return .seconds(min(seconds, 3600)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: raw) else { return nil }
+        return .seconds(min(max(0, Int(date.timeIntervalSinceNow.rounded(.up))), 3600))
+    }
+
+    /// The body as a JSON object, when it is one.
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+    }
+}
