@@ -35,7 +35,8 @@ public final class SQLiteStorage: Database {
         // Only the service's user may read the file: it holds password hashes. SQLite gives
         // its -wal and -shm files the same permissions.
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            // A failure here shows as SQLite failing to open the file, with its own clear error.
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         // A thread of its own: SQLite calls block (up to the busy timeout while another process
         // writes), and must neither wait behind password hashing on the shared pool nor starve it.
@@ -109,6 +110,20 @@ public final class SQLiteStorage: Database {
     }
 
     public func migrate(logger: Logger) async throws {
+        // Instances starting together wait for each other's migrations, which hold the write
+        // lock for longer than a request does: up to the start-up deadline (30 s), not the 5 s
+        // of normal operation. (Seen: a loaded machine took over 5 s for four instances.)
+        try await withConnection { _ = try await $0.query("PRAGMA busy_timeout = 30000") }
+        do {
+            try await applyMigrations(logger: logger)
+        } catch {
+            try? await withConnection { _ = try await $0.query(Self.pragmas[0]) }
+            throw error
+        }
+        try await withConnection { _ = try await $0.query(Self.pragmas[0]) }
+    }
+
+    private func applyMigrations(logger: Logger) async throws {
         // In a write transaction from the start: as a plain statement it would read the schema
         // first and then fail at once (not wait) if another process created the table meanwhile.
         try await withTransaction { connection in
