@@ -21,12 +21,13 @@ public final class ServiceMetrics: Sendable {
 
     func request(route: String, method: String, status: Int, duration: Duration) {
         let labels = [("route", route), ("method", method), ("status_class", "\(status / 100)xx")]
-        registry.makeCounter(name: "http_requests_total", labels: labels, help: "HTTP requests answered.").increment()
+        registry.makeCounter(
+            descriptor: Self.descriptor("http_requests_total", help: "HTTP requests answered."), labels: labels
+        ).increment()
         registry.makeDurationHistogram(
-            name: "http_request_duration_seconds",
-            labels: labels,
-            buckets: Self.durationBuckets,
-            help: "Time from receiving a request to its response."
+            descriptor: Self.descriptor(
+                "http_request_duration_seconds", help: "Time from receiving a request to its response."),
+            labels: labels, buckets: Self.durationBuckets
         ).record(duration)
     }
 
@@ -44,44 +45,45 @@ public final class ServiceMetrics: Sendable {
 
     func email(transport: String, outcome: String) {
         registry.makeCounter(
-            name: "emails_total",
-            labels: [("transport", transport), ("outcome", outcome)],
-            help: "Email delivery attempts by transport and outcome."
+            descriptor: Self.descriptor("emails_total", help: "Email delivery attempts by transport and outcome."),
+            labels: [("transport", transport), ("outcome", outcome)]
         ).increment()
     }
 
     /// 1 while the transport's provider refuses our configuration, 0 otherwise.
     func emailConfigurationError(transport: String, present: Bool) {
         registry.makeGauge(
-            name: "email_transport_configuration_error", labels: [("transport", transport)],
-            help: "1 while the email provider refuses the configured credentials or TLS trust."
+            descriptor: Self.descriptor(
+                "email_transport_configuration_error",
+                help: "1 while the email provider refuses the configured credentials or TLS trust."),
+            labels: [("transport", transport)]
         ).set(Double(present ? 1 : 0))
     }
 
     func passwordHash(_ duration: Duration) {
         registry.makeDurationHistogram(
-            name: "password_hash_duration_seconds",
-            labels: [],
-            buckets: Self.durationBuckets,
-            help: "Time to hash or verify one password with bcrypt."
+            descriptor: Self.descriptor(
+                "password_hash_duration_seconds", help: "Time to hash or verify one password with bcrypt."), labels: [],
+            buckets: Self.durationBuckets
         ).record(duration)
     }
 
     func outboxBacklog(pending: Int, oldestAge: TimeInterval) {
-        registry.makeGauge(name: "outbox_pending_emails", labels: [], help: "Emails waiting in the outbox.").set(
+        registry.makeGauge(
+            descriptor: Self.descriptor("outbox_pending_emails", help: "Emails waiting in the outbox."), labels: []
+        ).set(
             Double(pending))
         registry.makeGauge(
-            name: "outbox_oldest_pending_age_seconds",
-            labels: [],
-            help: "Age of the oldest email waiting in the outbox (0 when none)."
+            descriptor: Self.descriptor(
+                "outbox_oldest_pending_age_seconds",
+                help: "Age of the oldest email waiting in the outbox (0 when none)."), labels: []
         ).set(oldestAge)
     }
 
     func connectionsInUse(_ count: Int) {
         registry.makeGauge(
-            name: "db_connections_in_use",
-            labels: [],
-            help: "Database connections leased by this instance right now."
+            descriptor: Self.descriptor(
+                "db_connections_in_use", help: "Database connections leased by this instance right now."), labels: []
         ).set(Double(count))
     }
 
@@ -93,6 +95,12 @@ public final class ServiceMetrics: Sendable {
     }
 
     private func count(_ name: String, outcome: String, help: String) {
-        registry.makeCounter(name: name, labels: [("outcome", outcome)], help: help).increment()
+        registry.makeCounter(descriptor: Self.descriptor(name, help: help), labels: [("outcome", outcome)]).increment()
+    }
+
+    /// A metric's full name and help text (the registry's descriptor splits names into parts;
+    /// ours are written whole).
+    private static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
