@@ -1,6 +1,7 @@
 import App
 import Foundation
 import HummingbirdTesting
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import App
@@ -167,6 +168,36 @@ struct OutboxDeliveryTests {
                 #expect(transport.maxInFlight == 4)
                 #expect(transport.attempts == 12)
                 #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 12)
+            }
+        }
+    }
+
+    @Test("two instances' workers share one outbox: every email is sent exactly once", arguments: Backend.allCases)
+    func twoWorkersShareTheOutbox(backend: Backend) async throws {
+        let sent = NIOLockedValueBox<[UUID]>([])
+        let transport = ScriptedEmailTransport { message, _ in
+            try await Task.sleep(for: .milliseconds(5))
+            sent.withLockedValue { $0.append(message.id) }
+        }
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                for index in 0..<30 {
+                    _ = try await client.register(email: "shared\(index)@example.com", password: "a good passphrase")
+                }
+                let settings = OutboxSettings(batchSize: 4, concurrency: 4)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<2 {
+                        group.addTask {
+                            let worker = worker(env, transport, settings: settings)
+                            while try await worker.deliverDueEmails() > 0 {}
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let ids = sent.withLockedValue { $0 }
+                #expect(ids.count == 30)
+                #expect(Set(ids).count == 30)
+                #expect(try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 30)
             }
         }
     }

@@ -27,13 +27,7 @@ struct SESTransportTests {
             region: region, credentials: credentials, endpoint: URL(string: "http://127.0.0.1:\(servers.motoPort)")!,
             configurationSet: nil)
         let transport = SESTransport(settings: settings, maxConnections: 4, timeout: .seconds(10))
-        do {
-            try await body(transport)
-        } catch {
-            await transport.shutdown()
-            throw error
-        }
-        await transport.shutdown()
+        try await using(transport, body)
     }
 
     private func containerSource(ttl: Int, token: String? = nil) -> AWSCredentialSource {

@@ -16,13 +16,7 @@ struct SMTPTransportTests {
         _ settings: SMTPSettings, _ body: (SMTPTransport) async throws -> Void
     ) async throws {
         let transport = try SMTPTransport(settings: settings, maxConnections: 4, timeout: .seconds(10))
-        do {
-            try await body(transport)
-        } catch {
-            await transport.shutdown()
-            throw error
-        }
-        await transport.shutdown()
+        try await using(transport, body)
     }
 
     /// Checks what a MIME parser made of a delivered verification email.

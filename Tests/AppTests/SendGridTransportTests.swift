@@ -14,13 +14,7 @@ struct SendGridTransportTests {
         try await server.run { url in
             let transport = SendGridTransport(
                 settings: SendGridSettings(apiKey: apiKey, endpoint: url), maxConnections: 4, timeout: .seconds(10))
-            do {
-                try await body(transport, server)
-            } catch {
-                await transport.shutdown()
-                throw error
-            }
-            await transport.shutdown()
+            try await using(transport) { try await body($0, server) }
         }
         #expect(server.violations.withLockedValue { $0 } == [])
     }

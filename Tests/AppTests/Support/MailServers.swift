@@ -117,6 +117,20 @@ struct MailServers: Decodable, Sendable {
     }
 }
 
+/// Runs `body` with `transport`, then shuts the transport down (its connections), also when
+/// `body` throws.
+func using<Transport: EmailTransport>(
+    _ transport: Transport, _ body: (Transport) async throws -> Void
+) async throws {
+    do {
+        try await body(transport)
+    } catch {
+        await transport.shutdown()
+        throw error
+    }
+    await transport.shutdown()
+}
+
 /// A unique recipient address for one test, e.g. `reject-3f2a…@example.com`.
 func uniqueAddress(_ prefix: String = "user") -> String {
     "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
