@@ -18,11 +18,8 @@ public struct PostgresSettings: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var tlsMode: TLSMode
-    /// Upper bound of the connection pool.
+    /// Upper bound of the connection pool; connections are opened on demand (see `PostgresStorage`).
     public var maxConnections: Int
-    /// Connections the pool opens at start and keeps; the server keeps all `maxConnections`
-    /// (see `PostgresStorage`), the tests none, since hundreds of their pools run at once.
-    public var minConnections: Int
 
     public init(
         host: String,
@@ -40,7 +37,6 @@ public struct PostgresSettings: Sendable, Equatable {
         self.database = database
         self.tlsMode = tlsMode
         self.maxConnections = maxConnections
-        self.minConnections = maxConnections
     }
 
     /// Parses a PostgreSQL URL. Errors name `variable` and never echo the password.

@@ -15,9 +15,8 @@ enum TestDatabase {
             Issue.record("TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
             throw TestSetupError()
         }
-        var settings = try PostgresSettings(url: url, maxConnections: 4, variable: "TEST_DATABASE_URL")
-        settings.minConnections = 0  // hundreds of test pools run at once: open connections on demand
-        return settings
+        // Hundreds of test pools run at once; like the server's, they open connections on demand.
+        return try PostgresSettings(url: url, maxConnections: 4, variable: "TEST_DATABASE_URL")
     }
 
     /// Creates an empty database, runs `body` with its settings, then drops it.
