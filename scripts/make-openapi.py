@@ -143,6 +143,20 @@ spec = {
     },
   },
 }
+# Every operation that reads or writes the database may answer 503 database_unavailable.
+spec["components"]["responses"]["Unavailable"] = problem(
+    "database_unavailable: the database is unreachable or slower than the configured timeouts; nothing was changed.",
+    extra_headers={"Retry-After": {"schema": {"type": "integer"}}})
+spec["components"]["responses"]["OverloadedOrUnavailable"] = problem(
+    "overloaded (password hashing is saturated) or database_unavailable; nothing was changed, retry later.",
+    extra_headers={"Retry-After": {"schema": {"type": "integer"}}})
+for operations in spec["paths"].values():
+    for operation in operations.values():
+        if operation["operationId"] in {"jwks", "live", "ready", "metrics", "openapi"}:
+            continue
+        responses = operation["responses"]
+        responses["503"] = P("OverloadedOrUnavailable") if responses.get("503") == P("Overloaded") else P("Unavailable")
+
 import os, sys
 here = os.path.dirname(os.path.abspath(__file__))
 json.dump(spec, open(os.path.join(here, '..', 'Sources', 'App', 'Resources', 'openapi.json'), 'w'), indent=2)

@@ -103,10 +103,11 @@ struct AccountController {
         let offset = Self.integer(
             query["offset"], name: "offset", default: 0, range: 0...Int(Int32.max), into: &violations)
         guard violations.isEmpty else { throw ValidationError(violations) }
+        let filter = status
         let (accounts, total) = try await store.withTransaction { transaction in
             (
-                try await transaction.listAccounts(status: status, limit: limit, offset: offset),
-                try await transaction.countAccounts(status: status)
+                try await transaction.listAccounts(status: filter, limit: limit, offset: offset),
+                try await transaction.countAccounts(status: filter)
             )
         }
         let next = offset + accounts.count < total ? offset + accounts.count : nil

@@ -101,11 +101,18 @@ public struct AppConfiguration: Sendable {
                 reason: "is required when APP_ENV=production (postgres://… or sqlite:PATH)"
             )
         }
-        let database = try DatabaseSettings(
+        var database = try DatabaseSettings(
             url: databaseURL,
             maxConnections: maxConnections,
             workingDirectory: workingDirectory
         )
+        let statementTimeout = try env.integer("DATABASE_STATEMENT_TIMEOUT_MS", default: 5000, range: 100...600_000)
+        let databaseTimeout = try env.integer("DATABASE_TIMEOUT_MS", default: 6000, range: 100...600_000)
+        if case .postgres(var postgres) = database {
+            postgres.statementTimeout = .milliseconds(statementTimeout)
+            postgres.timeout = .milliseconds(databaseTimeout)
+            database = .postgres(postgres)
+        }
         let publicBaseURL = try Self.publicBaseURL(env.string("PUBLIC_BASE_URL", default: "http://localhost:\(port)"))
         let fromRaw = env.string("EMAIL_FROM", default: "no-reply@example.com")
         guard let emailFrom = EmailAddress(fromRaw) else {

@@ -20,6 +20,11 @@ public struct PostgresSettings: Sendable, Equatable {
     public var tlsMode: TLSMode
     /// Upper bound of the connection pool; connections are opened on demand (see `PostgresStorage`).
     public var maxConnections: Int
+    /// Longest one database call may take, waiting for a connection included (client side).
+    public var timeout: Duration = .seconds(6)
+    /// PostgreSQL's `statement_timeout` for the service's sessions (server side); a little under
+    /// `timeout`, so the server normally cancels first and the connection stays usable.
+    public var statementTimeout: Duration = .seconds(5)
 
     public init(
         host: String,

@@ -12,15 +12,25 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
+            let cause = Self.underlying(error)
+            if let unavailable = cause as? DatabaseUnavailable {
+                context.logger.warning(
+                    "database unavailable",
+                    metadata: [
+                        "event": "db.unavailable", "reason": "\(unavailable.reason)",
+                        "sqlstate": "\(unavailable.sqlState ?? "")",
+                    ]
+                )
+                return unavailable.problem.response()
+            }
             let problem = Self.problem(for: error)
             // A Problem thrown on purpose (e.g. 503 not ready) is an answer, not a failure.
             if problem.code == Problem.internalError.code {
-                context.logger.error(
-                    "request failed",
-                    metadata: [
-                        "event": "http.error", "error": "\(String(reflecting: type(of: Self.underlying(error))))",
-                    ]
-                )
+                var metadata: Logger.Metadata = [
+                    "event": "http.error", "error": "\(String(reflecting: type(of: cause)))",
+                ]
+                if let diagnosis = PostgresCalls.diagnosis(cause) { metadata["diagnosis"] = "\(diagnosis)" }
+                context.logger.error("request failed", metadata: metadata)
             }
             return problem.response()
         }

@@ -232,6 +232,7 @@ public struct OutboxWorker: Service {
 
     private func describe(_ error: any Error) -> String {
         if let described = error as? any EmailTransportFailure { return described.safeDescription }
+        if let unavailable = error as? DatabaseUnavailable { return "database unavailable: \(unavailable)" }
         return String(reflecting: type(of: error))
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 
 /// Accounts, their tokens and the outbox writes that go with them.
 public protocol AccountStore: Sendable {
-    /// Runs `body` in one database transaction: committed when it returns, rolled back when it throws.
+    /// Runs `body` in one database transaction: committed when it returns, rolled back when it
+    /// throws or when it outlasts the database timeout (then `DatabaseUnavailable` is thrown).
     func withTransaction<Result: Sendable>(
-        _ body: (any AccountTransaction) async throws -> Result
+        _ body: @escaping @Sendable (any AccountTransaction) async throws -> Result
     ) async throws -> Result
 
     /// Uses a verification token (see `useVerificationTokenInSteps`, the reference behaviour).

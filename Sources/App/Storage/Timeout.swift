@@ -42,3 +42,40 @@ extension TimeAmount {
         self = .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }
+
+/// Runs `operation` and returns its result, or throws `TimeoutError` once `limit` has passed,
+/// whether or not the operation has ended by then: it is cancelled and left to finish alone.
+///
+/// For database calls, where `withTimeout` would not do: PostgresNIO's queries do not end when
+/// their task is cancelled, so against a frozen database waiting for the cancelled operation
+/// would wait for the whole outage. A transaction abandoned this way is rolled back, never
+/// committed later (`PostgresAccountStore.withTransaction` checks for cancellation before
+/// COMMIT); a single statement may still run when the database returns.
+func withDeadline<Result: Sendable>(
+    _ limit: Duration,
+    on eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
+    _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    let task = Task { try await operation() }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let pending = NIOLockedValueBox<CheckedContinuation<Result, any Error>?>(continuation)
+            let take = {
+                pending.withLockedValue { value in
+                    defer { value = nil }; return value
+                }
+            }
+            let deadline = eventLoop.scheduleTask(in: TimeAmount(limit)) {
+                task.cancel()
+                take()?.resume(throwing: TimeoutError())
+            }
+            Task {
+                let result = await task.result
+                deadline.cancel()
+                take()?.resume(with: result)
+            }
+        }
+    } onCancel: {
+        task.cancel()
+    }
+}

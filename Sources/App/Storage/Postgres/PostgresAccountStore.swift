@@ -6,15 +6,19 @@ import PostgresNIO
 struct PostgresAccountStore: AccountStore {
     let client: PostgresClient
     let logger: Logger
-    let usage: ConnectionUsage
+    let calls: PostgresCalls
 
     func withTransaction<Result: Sendable>(
-        _ body: (any AccountTransaction) async throws -> Result
+        _ body: @escaping @Sendable (any AccountTransaction) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await usage.lease {
+            return try await calls.run {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await body(PostgresAccountTransaction(connection: connection, logger: logger))
+                    let result = try await body(PostgresAccountTransaction(connection: connection, logger: logger))
+                    // Cut short by the timeout meanwhile (the caller has answered 503): roll back,
+                    // never commit behind the caller's back.
+                    try Task.checkCancellation()
+                    return result
                 }
             }
         } catch let error as PostgresTransactionError {
@@ -26,7 +30,7 @@ struct PostgresAccountStore: AccountStore {
     /// `useVerificationTokenInSteps` in one prepared statement: one round trip, one implicit
     /// transaction, planned once per connection.
     func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
-        try await usage.lease {
+        try await calls.run {
             let rows = try await client.execute(UseVerificationToken(hash: hash, now: now), logger: logger)
             for try await (id, status, expiresAt, activated) in rows {
                 if activated { return .activated(accountID: id) }

@@ -14,14 +14,31 @@ struct PostgresMigrator: Sendable {
 
     func migrate(logger: Logger) async throws {
         try await client.withConnection { connection in
-            _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
+            // Migrations may wait for each other and build indexes: not bound by the timeouts
+            // meant for requests (DATABASE_STATEMENT_TIMEOUT_MS); start-up has its own deadline.
+            let unbounded = ["statement_timeout", "idle_in_transaction_session_timeout"]
+            for setting in unbounded {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "SET \(setting) = 0"), logger: logger)
+            }
             do {
-                try await applyPending(on: connection, logger: logger)
+                _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
+                do {
+                    try await applyPending(on: connection, logger: logger)
+                } catch {
+                    _ = try? await connection.query(
+                        "SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+                    throw error
+                }
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+                for setting in unbounded {
+                    _ = try? await connection.query(PostgresQuery(unsafeSQL: "RESET \(setting)"), logger: logger)
+                }
                 throw error
             }
-            _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+            for setting in unbounded {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "RESET \(setting)"), logger: logger)
+            }
         }
     }
 

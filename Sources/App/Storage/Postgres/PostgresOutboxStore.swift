@@ -6,10 +6,10 @@ import PostgresNIO
 struct PostgresOutboxStore: OutboxStore {
     let client: PostgresClient
     let logger: Logger
-    let usage: ConnectionUsage
+    let calls: PostgresCalls
 
     func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail] {
-        try await usage.lease {
+        try await calls.run {
             let rows = try await client.query(
                 """
                 UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = \(leaseUntil)
@@ -44,7 +44,7 @@ struct PostgresOutboxStore: OutboxStore {
     }
 
     func markSent(id: UUID, at date: Date) async throws {
-        try await usage.lease {
+        try await calls.run {
             try await client.query(
                 """
                 UPDATE email_outbox
@@ -58,7 +58,7 @@ struct PostgresOutboxStore: OutboxStore {
 
     func scheduleRetry(id: UUID, at date: Date, error: String, countsAsAttempt: Bool) async throws {
         let refund = countsAsAttempt ? 0 : 1
-        try await usage.lease {
+        try await calls.run {
             try await client.query(
                 """
                 UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error),
@@ -71,7 +71,7 @@ struct PostgresOutboxStore: OutboxStore {
     }
 
     func markFailed(id: UUID, at date: Date, error: String) async throws {
-        try await usage.lease {
+        try await calls.run {
             try await client.query(
                 """
                 UPDATE email_outbox
@@ -84,7 +84,7 @@ struct PostgresOutboxStore: OutboxStore {
     }
 
     func backlog() async throws -> (pending: Int, oldestCreatedAt: Date?) {
-        try await usage.lease {
+        try await calls.run {
             let rows = try await client.query(
                 "SELECT count(*)::int, min(created_at) FROM email_outbox WHERE status = 'pending'",
                 logger: logger
@@ -97,7 +97,7 @@ struct PostgresOutboxStore: OutboxStore {
     }
 
     func releaseClaim(id: UUID, now: Date) async throws {
-        try await usage.lease {
+        try await calls.run {
             try await client.query(
                 """
                 UPDATE email_outbox SET next_attempt_at = \(now), attempts = greatest(attempts - 1, 0)

@@ -6,10 +6,10 @@ import PostgresNIO
 struct PostgresRateLimitStore: RateLimitStore {
     let client: PostgresClient
     let logger: Logger
-    let usage: ConnectionUsage
+    let calls: PostgresCalls
 
     func hit(bucket: String, windowStart: Date) async throws -> Int {
-        try await usage.lease {
+        try await calls.run {
             let rows = try await client.query(
                 """
                 INSERT INTO rate_limit_counters (bucket, window_start, hits) VALUES (\(bucket), \(windowStart), 1)
@@ -27,7 +27,7 @@ struct PostgresRateLimitStore: RateLimitStore {
     }
 
     func hits(bucket: String, windowStart: Date) async throws -> Int {
-        try await usage.lease {
+        try await calls.run {
             let rows = try await client.query(
                 "SELECT hits FROM rate_limit_counters WHERE bucket = \(bucket) AND window_start = \(windowStart)",
                 logger: logger
@@ -38,7 +38,7 @@ struct PostgresRateLimitStore: RateLimitStore {
     }
 
     func purge(before date: Date) async throws {
-        try await usage.lease {
+        try await calls.run {
             try await client.query("DELETE FROM rate_limit_counters WHERE window_start < \(date)", logger: logger)
         }
     }

@@ -46,12 +46,21 @@ public struct PostgresStorage: Database {
         configuration.options.connectionIdleTimeout = .seconds(10)
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(5))
         configuration.options.connectTimeout = .seconds(5)
+        // The server cancels a statement that runs too long, and ends a session whose transaction
+        // was abandoned (a call cut short by `timeout`), so neither holds locks for long.
+        let statementMilliseconds =
+            settings.statementTimeout.components.seconds * 1000
+            + settings.statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(statementMilliseconds)"),
+            ("idle_in_transaction_session_timeout", "\(statementMilliseconds * 2)"),
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        let usage = ConnectionUsage(metrics: metrics)
-        self.accounts = PostgresAccountStore(client: client, logger: logger, usage: usage)
-        self.outbox = PostgresOutboxStore(client: client, logger: logger, usage: usage)
-        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger, usage: usage)
+        let calls = PostgresCalls(usage: ConnectionUsage(metrics: metrics), timeout: settings.timeout)
+        self.accounts = PostgresAccountStore(client: client, logger: logger, calls: calls)
+        self.outbox = PostgresOutboxStore(client: client, logger: logger, calls: calls)
+        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger, calls: calls)
         self.migrator = PostgresMigrator(client: client, migrations: PostgresMigrations.all)
         self.logger = logger
     }
