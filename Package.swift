@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 .byName(name: "App"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

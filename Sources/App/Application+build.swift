@@ -15,11 +15,17 @@ public struct BuildOptions: Sendable {
     public var runsOutboxWorker: Bool
     /// The metrics registry to record into; a new one when nil.
     public var metrics: ServiceMetrics?
+    /// Set by the executable's `DrainService` when a graceful shutdown begins.
+    public var drain: ShutdownDrain
 
-    public init(transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true, metrics: ServiceMetrics? = nil) {
+    public init(
+        transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true, metrics: ServiceMetrics? = nil,
+        drain: ShutdownDrain = ShutdownDrain()
+    ) {
         self.transport = transport
         self.runsOutboxWorker = runsOutboxWorker
         self.metrics = metrics
+        self.drain = drain
     }
 }
 
@@ -55,6 +61,7 @@ public func buildApplication(
     // headers and a request id, and is logged; errors become problems inside CORS, so an
     // allowed front end can read them.
     router.middlewares.add(SecurityHeadersMiddleware(sendsHSTS: configuration.http.servesHTTPS))
+    router.middlewares.add(DrainMiddleware(drain: options.drain))
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: configuration.http.corsAllowedOrigins))
@@ -114,7 +121,8 @@ public func buildApplication(
     router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     let emailHealth = EmailDeliveryHealth()
-    router.addRoutes(HealthController(database: database, email: emailHealth).endpoints, atPath: "/health")
+    router.addRoutes(
+        HealthController(database: database, email: emailHealth, drain: options.drain).endpoints, atPath: "/health")
     router.addRoutes(MetricsController(metrics: metrics, outbox: database.outbox).endpoints)
     router.addRoutes(try OpenAPIController().endpoints)
 

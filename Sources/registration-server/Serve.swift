@@ -1,6 +1,7 @@
 import App
 import ArgumentParser
 import Hummingbird
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,8 +24,19 @@ struct Serve: AsyncParsableCommand {
             printDevelopmentBanner(configuration)
         }
         do {
-            let app = try await buildApplication(configuration: configuration, logger: logger)
-            try await app.runService()
+            let drain = ShutdownDrain()
+            let app = try await buildApplication(
+                configuration: configuration, logger: logger, options: BuildOptions(drain: drain))
+            // On SIGTERM the group stops its services last to first: the drain first (readiness
+            // fails for SHUTDOWN_GRACE_SECONDS), then the application (server, worker, pool).
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [app, DrainService(drain: drain, grace: configuration.shutdownGrace, logger: logger)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            try await group.run()
         } catch {
             fail(describeStartupFailure(error))
         }

@@ -34,6 +34,8 @@ public struct AppConfiguration: Sendable {
     /// How long a refused registration or login waits before its 503 goes out: bounds what a
     /// client retrying in a tight loop can take from the hashes that were admitted.
     public var hashRefusalDelay: Duration
+    /// How long a SIGTERM drains (readiness failing, `Connection: close`) before the server stops.
+    public var shutdownGrace: Duration
 
     public init(
         environment: AppEnvironment = .development,
@@ -55,7 +57,8 @@ public struct AppConfiguration: Sendable {
         rateLimits: RateLimitSettings = RateLimitSettings(),
         verifyConfirmStep: Bool = false,
         hashQueueBudget: Duration = .milliseconds(400),
-        hashRefusalDelay: Duration = .milliseconds(50)
+        hashRefusalDelay: Duration = .milliseconds(50),
+        shutdownGrace: Duration = .zero
     ) {
         self.environment = environment
         self.host = host
@@ -77,6 +80,7 @@ public struct AppConfiguration: Sendable {
         self.verifyConfirmStep = verifyConfirmStep
         self.hashQueueBudget = hashQueueBudget
         self.hashRefusalDelay = hashRefusalDelay
+        self.shutdownGrace = shutdownGrace
     }
 
     /// Reads and validates the settings; the first bad value throws an error naming its variable.
@@ -206,7 +210,12 @@ public struct AppConfiguration: Sendable {
             rateLimits: rateLimits,
             verifyConfirmStep: verifyConfirmStep,
             hashQueueBudget: .milliseconds(try env.integer("HASH_QUEUE_BUDGET_MS", default: 400, range: 0...600_000)),
-            hashRefusalDelay: .milliseconds(try env.integer("HASH_REFUSAL_DELAY_MS", default: 50, range: 0...10_000))
+            hashRefusalDelay: .milliseconds(try env.integer("HASH_REFUSAL_DELAY_MS", default: 50, range: 0...10_000)),
+            // Production sits behind a load balancer that needs time to see readiness fail;
+            // a developer's Ctrl-C should not wait.
+            shutdownGrace: .seconds(
+                try env.integer(
+                    "SHUTDOWN_GRACE_SECONDS", default: appEnvironment == .production ? 10 : 0, range: 0...300))
         )
     }
 

@@ -5,11 +5,20 @@ import Hummingbird
 struct HealthController {
     let database: any Database
     let email: EmailDeliveryHealth
+    let drain: ShutdownDrain
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("live") { _, _ in Status(status: "ok", email: nil) }
         routes.get("ready") { _, _ in
+            guard !drain.isDraining else {
+                throw Problem(
+                    status: .serviceUnavailable,
+                    code: "shutting_down",
+                    title: "Shutting down",
+                    detail: "This instance is draining before it stops; send new requests elsewhere."
+                )
+            }
             guard await database.isReady() else {
                 throw Problem(
                     status: .serviceUnavailable,
