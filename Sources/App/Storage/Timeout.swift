@@ -60,9 +60,10 @@ func withDeadline<Result: Sendable>(
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let pending = NIOLockedValueBox<CheckedContinuation<Result, any Error>?>(continuation)
-            let take = {
+            let take: @Sendable () -> CheckedContinuation<Result, any Error>? = {
                 pending.withLockedValue { value in
-                    defer { value = nil }; return value
+                    defer { value = nil }
+                    return value
                 }
             }
             let deadline = eventLoop.scheduleTask(in: TimeAmount(limit)) {
