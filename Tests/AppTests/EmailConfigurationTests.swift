@@ -153,4 +153,16 @@ struct EmailConfigurationTests {
         #expect(configuration.outbox.concurrency == 32)
         #expect(configuration.outbox.sendTimeout == .milliseconds(2500))
     }
+
+    @Test("the outbox lease outlasts one bounded attempt: send timeout, twice the database timeout, 10 s")
+    func claimLease() throws {
+        #expect(try AppConfiguration(environment: [:]).outbox.claimLease == .seconds(30))
+        let postgres = try AppConfiguration(environment: [
+            "DATABASE_URL": "postgres://app@db.internal/registration", "EMAIL_SEND_TIMEOUT_MS": "60000",
+            "DATABASE_TIMEOUT_MS": "4000",
+        ])
+        #expect(postgres.outbox.claimLease == .seconds(78))
+        let defaults = try AppConfiguration(environment: ["DATABASE_URL": "postgres://app@db.internal/registration"])
+        #expect(defaults.outbox.claimLease == .seconds(32))
+    }
 }

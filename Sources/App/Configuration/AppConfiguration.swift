@@ -147,12 +147,20 @@ public struct AppConfiguration: Sendable {
             uniqueKeysWithValues: Logger.Level.allCases.map { ($0.rawValue, $0) } + [("warn", .warning)]
         )
         let logLevel = try env.oneOf("LOG_LEVEL", default: Logger.Level.info, choices: levels)
+        let sendTimeout = try env.integer("EMAIL_SEND_TIMEOUT_MS", default: 10_000, range: 100...300_000)
+        // A claimed email is attempted at once (the worker claims only for free slots), and an
+        // attempt is bounded: the send by EMAIL_SEND_TIMEOUT_MS, recording its outcome by the
+        // database timeout (SQLite's busy timeout is 5 s). So the lease, after which another
+        // instance takes over an email whose worker died, only needs to outlast both, with room.
+        var databaseBound = 5000
+        if case .postgres = database { databaseBound = databaseTimeout }
         let outbox = OutboxSettings(
             pollInterval: .milliseconds(try env.integer("OUTBOX_POLL_INTERVAL_MS", default: 1000, range: 10...60000)),
             maxAttempts: try env.integer("OUTBOX_MAX_ATTEMPTS", default: 8, range: 1...100),
             retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400)),
+            claimLease: .milliseconds(sendTimeout + 2 * databaseBound + 10_000),
             concurrency: try env.integer("OUTBOX_CONCURRENCY", default: 8, range: 1...256),
-            sendTimeout: .milliseconds(try env.integer("EMAIL_SEND_TIMEOUT_MS", default: 10_000, range: 100...300_000))
+            sendTimeout: .milliseconds(sendTimeout)
         )
         let auth = try AuthSettings.read(env, environment: appEnvironment, publicBaseURL: publicBaseURL)
         var resetURL: String?
