@@ -228,6 +228,19 @@ def main():
     moto.start()
     for region in ("us-east-1", "eu-west-1"):
         ses_backends["123456789012"][region].verify_domain("example.test")
+    # moto loads a service's request handling on its first request, which takes seconds on a
+    # busy machine: pay that now, not in the first test.
+    import urllib.request
+    for region in ("us-east-1", "eu-west-1"):
+        warm_up = urllib.request.Request(
+            f"http://127.0.0.1:{ports['moto']}/v2/email/outbound-emails", data=b"{}", method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/{region}/ses/aws4_request, "
+                                      "SignedHeaders=host, Signature=0"})
+        try:
+            urllib.request.urlopen(warm_up, timeout=60).read()
+        except Exception:
+            pass  # an error answer is fine: the handlers are loaded
 
     api = ThreadingHTTPServer(("127.0.0.1", ports["api"]), API)
     threading.Thread(target=api.serve_forever, daemon=True).start()

@@ -26,7 +26,8 @@ struct SESTransportTests {
         let settings = SESSettings(
             region: region, credentials: credentials, endpoint: URL(string: "http://127.0.0.1:\(servers.motoPort)")!,
             configurationSet: nil)
-        let transport = SESTransport(settings: settings, maxConnections: 4, timeout: .seconds(10))
+        // A bound, not a timing assertion: moto is Python, and the machine may be busy.
+        let transport = SESTransport(settings: settings, maxConnections: 4, timeout: .seconds(30))
         try await using(transport, body)
     }
 
