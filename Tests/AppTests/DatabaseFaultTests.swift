@@ -17,7 +17,9 @@ struct DatabaseFaultTests {
             .postgres,
             configure: { configuration in
                 guard case .postgres(var postgres) = configuration.database else { return }
-                postgres.statementTimeout = .milliseconds(300)
+                // One second: the session's idle-in-transaction limit (twice this) then cannot end
+                // it first, between two statements, on a loaded machine.
+                postgres.statementTimeout = .seconds(1)
                 // Only the server's bound may fire here, however loaded the machine is.
                 postgres.timeout = .seconds(60)
                 configuration.database = .postgres(postgres)

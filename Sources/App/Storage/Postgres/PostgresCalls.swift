@@ -22,8 +22,11 @@ struct PostgresCalls: Sendable {
 
     /// SQLSTATE classes and codes that mean "the database cannot serve now, try again":
     /// connection exceptions, operator intervention (shutdown, restart, statement timeout),
-    /// insufficient resources, and serialization failures or deadlocks.
-    static let retryableStates: Set<String> = ["57P01", "57P02", "57P03", "57014", "40001", "40P01", "53300"]
+    /// a session ended for idling (in a transaction, or at all), insufficient resources, and
+    /// serialization failures or deadlocks.
+    static let retryableStates: Set<String> = [
+        "57P01", "57P02", "57P03", "57P05", "57014", "25P03", "40001", "40P01", "53300",
+    ]
 
     /// The failure as `DatabaseUnavailable` when waiting and retrying can fix it; nil otherwise.
     static func unavailable(_ error: any Error) -> DatabaseUnavailable? {
