@@ -22,7 +22,7 @@ def problem(desc, html=False, extra_headers=None):
     return r
 body_errors = {"400": P("BadRequest"), "413": P("TooLarge"), "408": P("Timeout"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}
 limited = {"429": P("RateLimited")}
-overloaded = {"503": P("Overloaded")}
+overloaded = {"503": P("OverloadedOrUnavailable")}
 spec = {
   "openapi": "3.1.0",
   "info": {"title": "Registration service", "version": "1.0.0",
@@ -139,7 +139,6 @@ spec = {
       "RateLimited": problem("rate_limited.", extra_headers={"Retry-After": {"schema": {"type": "integer"}}}),
       "Unauthenticated": problem("authentication_required or invalid_token.", extra_headers={"WWW-Authenticate": {"schema": {"type": "string"}}}),
       "InternalError": problem("internal_error."),
-      "Overloaded": problem("overloaded: password hashing is saturated; retry later.", extra_headers={"Retry-After": {"schema": {"type": "integer"}}}),
     },
   },
 }
@@ -155,7 +154,7 @@ for operations in spec["paths"].values():
         if operation["operationId"] in {"jwks", "live", "ready", "metrics", "openapi"}:
             continue
         responses = operation["responses"]
-        responses["503"] = P("OverloadedOrUnavailable") if responses.get("503") == P("Overloaded") else P("Unavailable")
+        responses.setdefault("503", P("Unavailable"))
 
 import os, sys
 here = os.path.dirname(os.path.abspath(__file__))

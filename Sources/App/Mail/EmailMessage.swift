@@ -44,6 +44,15 @@ public struct EmailMessage: Sendable {
         return "<\(id.uuidString.lowercased())@\(domain)>"
     }
 
+    /// Refuses a subject or sender name holding CR, LF or another control character (checked
+    /// when they entered, and again here, before any transport builds a header from them).
+    func validateHeaderValues() throws(EmailDeliveryError) {
+        for (name, value) in [("subject", subject), ("sender name", fromName ?? "")]
+        where value.unicodeScalars.contains(where: MIMEMessage.isForbiddenInHeader) {
+            throw EmailDeliveryError(.permanent, "the \(name) contains a control character")
+        }
+    }
+
     /// The recipient as a validated address; a permanent failure otherwise, so nothing a
     /// database row holds can reach a header unchecked.
     func validatedRecipient() throws(EmailDeliveryError) -> EmailAddress {

@@ -10,10 +10,7 @@ import Foundation
 public enum MIMEMessage {
     public static func render(_ message: EmailMessage) throws(EmailDeliveryError) -> String {
         let recipient = try message.validatedRecipient()
-        for (name, value) in [("subject", message.subject), ("sender name", message.fromName ?? "")]
-        where value.unicodeScalars.contains(where: isForbiddenInHeader) {
-            throw EmailDeliveryError(.permanent, "the \(name) contains a control character")
-        }
+        try message.validateHeaderValues()
         let boundary = "=_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         var headers: [String] = [
             "Date: \(rfc5322Date(message.date))",

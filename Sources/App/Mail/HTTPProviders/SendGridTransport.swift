@@ -33,11 +33,7 @@ public final class SendGridTransport: EmailTransport {
     /// The v3 request body: one personalization, text then HTML content, our Message-ID.
     static func body(_ message: EmailMessage) throws(EmailDeliveryError) -> [String: Any] {
         let recipient = try message.validatedRecipient()
-        if message.subject.unicodeScalars.contains(where: MIMEMessage.isForbiddenInHeader)
-            || (message.fromName ?? "").unicodeScalars.contains(where: MIMEMessage.isForbiddenInHeader)
-        {
-            throw EmailDeliveryError(.permanent, "a header value contains a control character")
-        }
+        try message.validateHeaderValues()
         var from: [String: Any] = ["email": message.from.value]
         if let name = message.fromName, !name.isEmpty { from["name"] = name }
         var body: [String: Any] = [

@@ -3,8 +3,6 @@ struct SMTPReply: Sendable {
     let code: Int
     let lines: [String]
 
-    var isPositive: Bool { (200..<400).contains(code) }
-
     /// The code and, when the server gave one, the enhanced status code (`550 5.1.1`): enough
     /// to diagnose, without the free text, which may quote an address.
     var summary: String {
