@@ -20,6 +20,42 @@ struct OutboxDeliveryTests {
             health: health)
     }
 
+    @Test(
+        "a send that outlasts the lease keeps its claim: the running worker renews it, no other worker takes it",
+        arguments: Backend.allCases)
+    func leaseRenewedWhileSending(backend: Backend) async throws {
+        let transport = ScriptedEmailTransport { _, _ in try await Task.sleep(for: .seconds(4)) }
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "slow@example.com", password: "a good passphrase")
+                let settings = OutboxSettings(
+                    pollInterval: .milliseconds(50), claimLease: .milliseconds(1500), sendTimeout: .seconds(30))
+                let sending = worker(env, transport, settings: settings)
+                let running = Task { try await sending.run() }
+                for _ in 0..<1000 where transport.attempts == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(transport.attempts == 1)
+                // Another instance polls for longer than the lease while the send is in flight.
+                let thief = CapturingEmailTransport()
+                let other = worker(env, thief, settings: settings)
+                for _ in 0..<30 {
+                    try await other.deliverDueEmails()
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(thief.sent.isEmpty)
+                for _ in 0..<1000
+                where try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                running.cancel()
+                try? await running.value
+                #expect(transport.attempts == 1)
+                #expect(
+                    try await env.count("SELECT count(*) FROM email_outbox WHERE status = 'sent' AND attempts = 1") == 1
+                )
+            }
+        }
+    }
+
     @Test("a permanent failure marks the email failed at once, without retries", arguments: Backend.allCases)
     func permanentFailsAtOnce(backend: Backend) async throws {
         let transport = ScriptedEmailTransport { _, _ in

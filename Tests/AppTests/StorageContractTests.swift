@@ -245,6 +245,46 @@ struct StorageContractTests {
         }
     }
 
+    @Test(
+        "only the claim that holds an email renews its lease, and never after the outcome is recorded",
+        arguments: Backend.allCases)
+    func renewClaims(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let outbox = env.database.outbox
+            let held = email("held@example.com")
+            let other = email("other@example.com")
+            try await env.database.accounts.withTransaction { transaction in
+                for item in [held, other] { try await transaction.enqueueEmail(item) }
+            }
+            let now = Date()
+            let mine = UUID()
+            let claimed = try await outbox.claimDueEmails(
+                now: now, limit: 1, leaseUntil: now.addingTimeInterval(5), claimToken: mine)
+            #expect(claimed.map(\.email.id) == [held.id])
+            // Another worker's claim token, or an id this claim does not hold, renews nothing.
+            #expect(
+                try await outbox.renewClaims(
+                    ids: [held.id], claimToken: UUID(), leaseUntil: now.addingTimeInterval(600))
+                    == 0)
+            #expect(
+                try await outbox.renewClaims(ids: [other.id], claimToken: mine, leaseUntil: now.addingTimeInterval(600))
+                    == 0)
+            #expect(
+                try await outbox.renewClaims(
+                    ids: [held.id, other.id], claimToken: mine, leaseUntil: now.addingTimeInterval(600)) == 1)
+            // Renewed: not due even well after the original lease would have run out.
+            #expect(
+                try await outbox.claimDueEmails(now: now.addingTimeInterval(60), limit: 10, leaseUntil: now)
+                    .map(\.email.id) == [other.id])
+            try await outbox.scheduleRetry(id: held.id, at: now, error: "provider said no")
+            #expect(
+                try await outbox.renewClaims(ids: [held.id], claimToken: mine, leaseUntil: now.addingTimeInterval(600))
+                    == 0)
+            #expect(
+                try await outbox.claimDueEmails(now: now, limit: 10, leaseUntil: now).map(\.email.id).contains(held.id))
+        }
+    }
+
     @Test("a released claim is due again at once and its attempt is not counted", arguments: Backend.allCases)
     func releaseClaim(backend: Backend) async throws {
         try await withStore(backend) { env in

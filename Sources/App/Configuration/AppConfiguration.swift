@@ -148,17 +148,13 @@ public struct AppConfiguration: Sendable {
         )
         let logLevel = try env.oneOf("LOG_LEVEL", default: Logger.Level.info, choices: levels)
         let sendTimeout = try env.integer("EMAIL_SEND_TIMEOUT_MS", default: 10_000, range: 100...300_000)
-        // A claimed email is attempted at once (the worker claims only for free slots), and an
-        // attempt is bounded: the send by EMAIL_SEND_TIMEOUT_MS, recording its outcome by the
-        // database timeout (SQLite's busy timeout is 5 s). So the lease, after which another
-        // instance takes over an email whose worker died, only needs to outlast both, with room.
-        var databaseBound = 5000
-        if case .postgres = database { databaseBound = databaseTimeout }
         let outbox = OutboxSettings(
             pollInterval: .milliseconds(try env.integer("OUTBOX_POLL_INTERVAL_MS", default: 1000, range: 10...60000)),
             maxAttempts: try env.integer("OUTBOX_MAX_ATTEMPTS", default: 8, range: 1...100),
             retryBaseDelay: .seconds(try env.integer("OUTBOX_RETRY_BASE_DELAY", default: 30, range: 0...86400)),
-            claimLease: .milliseconds(sendTimeout + 2 * databaseBound + 10_000),
+            // Renewed every third of itself while a send is in flight, so it needs to outlast
+            // only a renewal's own database call, not a whole attempt.
+            claimLease: .milliseconds(try env.integer("OUTBOX_LEASE_MS", default: 15_000, range: 3000...600_000)),
             concurrency: try env.integer("OUTBOX_CONCURRENCY", default: 8, range: 1...256),
             sendTimeout: .milliseconds(sendTimeout)
         )

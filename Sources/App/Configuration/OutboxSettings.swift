@@ -8,8 +8,9 @@ public struct OutboxSettings: Sendable {
     public var retryBaseDelay: Duration
     /// Longest delay between two attempts.
     public var retryMaxDelay: Duration
-    /// How long a claimed message stays reserved for the worker that claimed it.
-    /// If that worker dies before marking it sent, another one sends it after this.
+    /// How long a claimed message stays reserved for the worker that claimed it; the worker
+    /// renews it every third of this while the message is in flight. If that worker dies
+    /// before marking it sent, another one sends it after at most this.
     public var claimLease: Duration
     /// Most emails claimed at once (a worker claims no more than it has free delivery slots).
     public var batchSize: Int
@@ -23,7 +24,7 @@ public struct OutboxSettings: Sendable {
         maxAttempts: Int = 8,
         retryBaseDelay: Duration = .seconds(30),
         retryMaxDelay: Duration = .seconds(3600),
-        claimLease: Duration = .seconds(120),
+        claimLease: Duration = .seconds(15),
         batchSize: Int = 20,
         concurrency: Int = 8,
         sendTimeout: Duration = .seconds(10)

@@ -8,9 +8,11 @@ import ServiceLifecycle
 /// up to a bound, as the transport's classification of each failure says.
 ///
 /// Delivery is at-least-once: if the process dies between sending and marking sent, the
-/// claim's lease runs out and the email is sent again. The worker claims only as many emails
-/// as it has free delivery slots, so on a graceful shutdown it stops claiming and finishes the
-/// ones in flight (each bounded by the send timeout).
+/// claim's lease runs out and the email is sent again. The lease is short and renewed while the
+/// email is in flight, so a dead worker's emails are due again within one lease, never taken
+/// from a live one. The worker claims only as many emails as it has free delivery slots, so on
+/// a graceful shutdown it stops claiming and finishes the ones in flight (each bounded by the
+/// send timeout).
 public struct OutboxWorker: Service {
     let store: any OutboxStore
     let transport: any EmailTransport
@@ -58,46 +60,78 @@ public struct OutboxWorker: Service {
             return
         }
         await checkTransport()
-        let inFlight = NIOLockedValueBox(0)
-        await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let free = min(settings.concurrency - inFlight.withLockedValue { $0 }, settings.batchSize)
-                if free > 0 && health.pauseRemaining == nil {
-                    var claimed: [ClaimedEmail] = []
-                    do {
-                        claimed = try await claim(limit: free)
-                    } catch {
-                        logger.error(
-                            "outbox poll failed",
-                            metadata: ["event": "outbox.poll_failed", "error": "\(describe(error))"]
-                        )
-                    }
-                    inFlight.withLockedValue { $0 += claimed.count }
-                    for item in claimed {
-                        group.addTask {
-                            await deliver(item)
-                            inFlight.withLockedValue { $0 -= 1 }
-                            signal.notify()
+        let claimToken = UUID()
+        let inFlight = InFlightEmails()
+        await withTaskGroup(of: Void.self) { renewal in
+            // Keeps the short lease of every email in flight alive, so a killed instance's
+            // emails are due again within one lease, while a slow send is never taken over.
+            renewal.addTask { await renewLeases(of: inFlight, claimToken: claimToken) }
+            await withDiscardingTaskGroup { group in
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let free = min(settings.concurrency - inFlight.count, settings.batchSize)
+                    if free > 0 && health.pauseRemaining == nil {
+                        var claimed: [ClaimedEmail] = []
+                        do {
+                            claimed = try await claim(limit: free, claimToken: claimToken)
+                        } catch {
+                            logger.error(
+                                "outbox poll failed",
+                                metadata: ["event": "outbox.poll_failed", "error": "\(describe(error))"]
+                            )
                         }
+                        for item in claimed {
+                            inFlight.insert(item.email.id)
+                            group.addTask {
+                                await deliver(item)
+                                inFlight.remove(item.email.id)
+                                signal.notify()
+                            }
+                        }
+                        // A full claim means more may be due: claim again while slots are free.
+                        if claimed.count == free { continue }
                     }
-                    // A full claim means more may be due: claim again while slots are free.
-                    if claimed.count == free { continue }
-                }
-                let wait = health.pauseRemaining.map { min($0, settings.pollInterval.timeInterval) }
-                await cancelWhenGracefulShutdown {
-                    await signal.wait(
-                        timeout: wait.map { .milliseconds(Int64($0 * 1000) + 1) } ?? settings.pollInterval)
+                    let wait = health.pauseRemaining.map { min($0, settings.pollInterval.timeInterval) }
+                    await cancelWhenGracefulShutdown {
+                        await signal.wait(
+                            timeout: wait.map { .milliseconds(Int64($0 * 1000) + 1) } ?? settings.pollInterval)
+                    }
                 }
             }
+            renewal.cancelAll()
         }
         await transport.shutdown()
+    }
+
+    /// Every `claimLease / 3`, extends the lease of the emails in flight by `claimLease`,
+    /// until cancelled. A failed renewal is logged; the next one tries again.
+    private func renewLeases(of inFlight: InFlightEmails, claimToken: UUID) async {
+        let interval = settings.claimLease / 3
+        while true {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            let ids = inFlight.ids
+            guard !ids.isEmpty else { continue }
+            do {
+                try await store.renewClaims(
+                    ids: ids, claimToken: claimToken,
+                    leaseUntil: Date().addingTimeInterval(settings.claimLease.timeInterval))
+            } catch {
+                logger.warning(
+                    "could not renew the leases of emails in flight",
+                    metadata: ["event": "outbox.lease_renewal_failed", "error": "\(describe(error))"]
+                )
+            }
+        }
     }
 
     /// Claims up to `batchSize` due emails and attempts each once, `concurrency` at a time.
     /// Returns how many were claimed. (The service's own loop claims per free slot instead.)
     @discardableResult
     public func deliverDueEmails() async throws -> Int {
-        let claimed = try await claim(limit: settings.batchSize)
+        let claimed = try await claim(limit: settings.batchSize, claimToken: UUID())
         for start in stride(from: 0, to: claimed.count, by: settings.concurrency) {
             await withDiscardingTaskGroup { group in
                 for item in claimed[start..<min(start + settings.concurrency, claimed.count)] {
@@ -108,10 +142,11 @@ public struct OutboxWorker: Service {
         return claimed.count
     }
 
-    private func claim(limit: Int) async throws -> [ClaimedEmail] {
+    private func claim(limit: Int, claimToken: UUID) async throws -> [ClaimedEmail] {
         let now = Date()
         return try await store.claimDueEmails(
-            now: now, limit: limit, leaseUntil: now.addingTimeInterval(settings.claimLease.timeInterval))
+            now: now, limit: limit, leaseUntil: now.addingTimeInterval(settings.claimLease.timeInterval),
+            claimToken: claimToken)
     }
 
     /// The start-up check: logs whether the provider can be reached with these settings. A
@@ -234,6 +269,23 @@ public struct OutboxWorker: Service {
         if let described = error as? any EmailTransportFailure { return described.safeDescription }
         if let unavailable = error as? DatabaseUnavailable { return "database unavailable: \(unavailable)" }
         return String(reflecting: type(of: error))
+    }
+}
+
+/// The emails a worker is delivering right now (an id may be in flight twice if its lease ran
+/// out and the same worker claimed it again).
+final class InFlightEmails: Sendable {
+    private let state = NIOLockedValueBox([UUID: Int]())
+
+    var count: Int { state.withLockedValue { $0.values.reduce(0, +) } }
+    var ids: [UUID] { state.withLockedValue { Array($0.keys) } }
+
+    func insert(_ id: UUID) { state.withLockedValue { $0[id, default: 0] += 1 } }
+
+    func remove(_ id: UUID) {
+        state.withLockedValue { state in
+            if let count = state[id], count > 1 { state[id] = count - 1 } else { state[id] = nil }
+        }
     }
 }
 

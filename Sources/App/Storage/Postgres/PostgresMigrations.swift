@@ -99,5 +99,22 @@ enum PostgresMigrations {
                 "CREATE INDEX rate_limit_counters_window_start_idx ON rate_limit_counters (window_start)",
             ]
         ),
+        Migration(
+            version: 4,
+            name: "outbox_claim_tokens_idempotency_keys",
+            statements: [
+                // The claim a worker holds on an email: only that claim renews the lease.
+                "ALTER TABLE email_outbox ADD COLUMN claim_token uuid",
+                """
+                CREATE TABLE idempotency_keys (
+                    key_hash bytea PRIMARY KEY,
+                    fingerprint bytea NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX idempotency_keys_expires_at_idx ON idempotency_keys (expires_at)",
+            ]
+        ),
     ]
 }

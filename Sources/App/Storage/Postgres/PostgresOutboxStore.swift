@@ -8,11 +8,12 @@ struct PostgresOutboxStore: OutboxStore {
     let logger: Logger
     let calls: PostgresCalls
 
-    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail] {
+    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date, claimToken: UUID) async throws -> [ClaimedEmail] {
         try await calls.run {
             let rows = try await client.query(
                 """
-                UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = \(leaseUntil)
+                UPDATE email_outbox
+                SET attempts = attempts + 1, next_attempt_at = \(leaseUntil), claim_token = \(claimToken)
                 WHERE id IN (
                     SELECT id FROM email_outbox
                     WHERE status = 'pending' AND next_attempt_at <= \(now)
@@ -43,12 +44,30 @@ struct PostgresOutboxStore: OutboxStore {
         }
     }
 
+    func renewClaims(ids: [UUID], claimToken: UUID, leaseUntil: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await calls.run {
+            let rows = try await client.query(
+                """
+                UPDATE email_outbox SET next_attempt_at = \(leaseUntil)
+                WHERE id = ANY(\(ids)) AND claim_token = \(claimToken) AND status = 'pending'
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var renewed = 0
+            for try await _ in rows.decode(UUID.self) { renewed += 1 }
+            return renewed
+        }
+    }
+
     func markSent(id: UUID, at date: Date) async throws {
         try await calls.run {
             try await client.query(
                 """
                 UPDATE email_outbox
-                SET status = 'sent', sent_at = \(date), text_body = NULL, html_body = NULL, last_error = NULL
+                SET status = 'sent', sent_at = \(date), text_body = NULL, html_body = NULL, last_error = NULL,
+                    claim_token = NULL
                 WHERE id = \(id)
                 """,
                 logger: logger
@@ -62,7 +81,7 @@ struct PostgresOutboxStore: OutboxStore {
             try await client.query(
                 """
                 UPDATE email_outbox SET next_attempt_at = \(date), last_error = \(error),
-                    attempts = greatest(attempts - \(refund), 0)
+                    attempts = greatest(attempts - \(refund), 0), claim_token = NULL
                 WHERE id = \(id) AND status = 'pending'
                 """,
                 logger: logger
@@ -75,7 +94,8 @@ struct PostgresOutboxStore: OutboxStore {
             try await client.query(
                 """
                 UPDATE email_outbox
-                SET status = 'failed', failed_at = \(date), last_error = \(error), text_body = NULL, html_body = NULL
+                SET status = 'failed', failed_at = \(date), last_error = \(error), text_body = NULL, html_body = NULL,
+                    claim_token = NULL
                 WHERE id = \(id) AND status = 'pending'
                 """,
                 logger: logger
@@ -100,7 +120,7 @@ struct PostgresOutboxStore: OutboxStore {
         try await calls.run {
             try await client.query(
                 """
-                UPDATE email_outbox SET next_attempt_at = \(now), attempts = greatest(attempts - 1, 0)
+                UPDATE email_outbox SET next_attempt_at = \(now), attempts = greatest(attempts - 1, 0), claim_token = NULL
                 WHERE id = \(id) AND status = 'pending'
                 """,
                 logger: logger

@@ -101,5 +101,21 @@ enum SQLiteMigrations {
                 "CREATE INDEX rate_limit_counters_window_start_idx ON rate_limit_counters (window_start)",
             ]
         ),
+        Migration(
+            version: 4,
+            name: "outbox_claim_tokens_idempotency_keys",
+            statements: [
+                "ALTER TABLE email_outbox ADD COLUMN claim_token TEXT",
+                """
+                CREATE TABLE idempotency_keys (
+                    key_hash BLOB PRIMARY KEY,
+                    fingerprint BLOB NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL
+                ) STRICT
+                """,
+                "CREATE INDEX idempotency_keys_expires_at_idx ON idempotency_keys (expires_at)",
+            ]
+        ),
     ]
 }

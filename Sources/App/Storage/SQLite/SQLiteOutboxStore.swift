@@ -8,11 +8,11 @@ import SQLiteNIO
 struct SQLiteOutboxStore: OutboxStore {
     let storage: SQLiteStorage
 
-    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date) async throws -> [ClaimedEmail] {
+    func claimDueEmails(now: Date, limit: Int, leaseUntil: Date, claimToken: UUID) async throws -> [ClaimedEmail] {
         let rows = try await storage.withTransaction { connection in
             try await connection.query(
                 """
-                UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = ?
+                UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = ?, claim_token = ?
                 WHERE id IN (
                     SELECT id FROM email_outbox
                     WHERE status = 'pending' AND next_attempt_at <= ?
@@ -22,7 +22,7 @@ struct SQLiteOutboxStore: OutboxStore {
                 RETURNING id, kind, recipient, subject, coalesce(text_body, '') AS text_body,
                           coalesce(html_body, '') AS html_body, created_at, request_id, attempts
                 """,
-                [SQLiteData(leaseUntil), SQLiteData(now), .integer(limit)]
+                [SQLiteData(leaseUntil), SQLiteData(claimToken), SQLiteData(now), .integer(limit)]
             )
         }
         return try rows.map { row in
@@ -43,11 +43,26 @@ struct SQLiteOutboxStore: OutboxStore {
         .sorted { $0.email.createdAt < $1.email.createdAt }
     }
 
+    func renewClaims(ids: [UUID], claimToken: UUID, leaseUntil: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let list = "[" + ids.map { "\"\($0.lowercased)\"" }.joined(separator: ",") + "]"
+        return try await storage.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE email_outbox SET next_attempt_at = ?
+                WHERE id IN (SELECT value FROM json_each(?)) AND claim_token = ? AND status = 'pending'
+                RETURNING id
+                """,
+                [SQLiteData(leaseUntil), .text(list), SQLiteData(claimToken)]
+            ).count
+        }
+    }
+
     func markSent(id: UUID, at date: Date) async throws {
         try await execute(
             """
             UPDATE email_outbox
-            SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, last_error = NULL
+            SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, last_error = NULL, claim_token = NULL
             WHERE id = ?
             """,
             [SQLiteData(date), SQLiteData(id)]
@@ -57,7 +72,8 @@ struct SQLiteOutboxStore: OutboxStore {
     func scheduleRetry(id: UUID, at date: Date, error: String, countsAsAttempt: Bool) async throws {
         try await execute(
             """
-            UPDATE email_outbox SET next_attempt_at = ?, last_error = ?, attempts = max(attempts - ?, 0)
+            UPDATE email_outbox
+            SET next_attempt_at = ?, last_error = ?, attempts = max(attempts - ?, 0), claim_token = NULL
             WHERE id = ? AND status = 'pending'
             """,
             [SQLiteData(date), .text(error), .integer(countsAsAttempt ? 0 : 1), SQLiteData(id)]
@@ -68,7 +84,7 @@ struct SQLiteOutboxStore: OutboxStore {
         try await execute(
             """
             UPDATE email_outbox
-            SET status = 'failed', failed_at = ?, last_error = ?, text_body = NULL, html_body = NULL
+            SET status = 'failed', failed_at = ?, last_error = ?, text_body = NULL, html_body = NULL, claim_token = NULL
             WHERE id = ? AND status = 'pending'
             """,
             [SQLiteData(date), .text(error), SQLiteData(id)]
@@ -87,7 +103,7 @@ struct SQLiteOutboxStore: OutboxStore {
     func releaseClaim(id: UUID, now: Date) async throws {
         try await execute(
             """
-            UPDATE email_outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0)
+            UPDATE email_outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0), claim_token = NULL
             WHERE id = ? AND status = 'pending'
             """,
             [SQLiteData(now), SQLiteData(id)]
