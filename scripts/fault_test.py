@@ -15,10 +15,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
 PASSWORD = "fjord-quartz-velvet-4711"
+MAX_ATTEMPTS = 30
 
 
 def log(message: str) -> None:
@@ -89,35 +91,48 @@ class Load(threading.Thread):
         self.phase = "warm-up"
 
     def run(self) -> None:
-        connection = None
+        self.connection = None
         counter = 0
         while self.running:
             counter += 1
             email = f"f{self.worker}-{counter}-{time.monotonic_ns()}@example.com"
-            body = json.dumps({"email": email, "password": PASSWORD})
-            started = time.monotonic()
-            record = {"email": email, "phase": self.phase, "at": started}
-            try:
-                if connection is None:
-                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                connection.request("POST", "/v1/register", body, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                payload = response.read()
-                record.update(status=response.status, retry_after=response.getheader("Retry-After"),
-                              problem=response.getheader("Content-Type", "").startswith("application/problem+json"),
-                              code=(re.search(rb'"code":"([a-z_]+)"', payload) or [None, b""])[1].decode())
-                if (response.getheader("Connection") or "").lower() == "close":
-                    connection.close()
-                    connection = None
-            except (OSError, http.client.HTTPException) as error:
-                record.update(status=0, error=type(error).__name__)
-                if connection:
-                    connection.close()
-                connection = None
-            record["seconds"] = time.monotonic() - started
-            with self.lock:
-                self.results.append(record)
+            key = str(uuid.uuid4())
+            # A client that gets no answer or a 5xx retries with the same Idempotency-Key, as
+            # the README advises: the retry must neither lose nor duplicate the registration.
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                record = self.register(email, key, attempt)
+                with self.lock:
+                    self.results.append(record)
+                if record["status"] != 0 and record["status"] < 500:
+                    break
+                time.sleep(float(record.get("retry_after") or 0.5))
             time.sleep(0.01)
+
+    def register(self, email: str, key: str, attempt: int) -> dict:
+        body = json.dumps({"email": email, "password": PASSWORD})
+        started = time.monotonic()
+        record = {"email": email, "phase": self.phase, "at": started, "attempt": attempt}
+        try:
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.connection.request("POST", "/v1/register", body,
+                                    {"Content-Type": "application/json", "Idempotency-Key": key})
+            response = self.connection.getresponse()
+            payload = response.read()
+            record.update(status=response.status, retry_after=response.getheader("Retry-After"),
+                          replayed=response.getheader("Idempotent-Replayed") == "true",
+                          problem=response.getheader("Content-Type", "").startswith("application/problem+json"),
+                          code=(re.search(rb'"code":"([a-z_]+)"', payload) or [None, b""])[1].decode())
+            if (response.getheader("Connection") or "").lower() == "close":
+                self.connection.close()
+                self.connection = None
+        except (OSError, http.client.HTTPException) as error:
+            record.update(status=0, error=type(error).__name__)
+            if self.connection:
+                self.connection.close()
+            self.connection = None
+        record["seconds"] = time.monotonic() - started
+        return record
 
 
 def haproxy_config(lb_port: int, instances: list[Instance]) -> str:
@@ -256,6 +271,13 @@ def main() -> int:
     lost_accounts = [e for e in accepted if accounts.get(e.lower(), 0) != 1]
     lost_emails = [e for e in accepted if emails[e.lower()] == 0]
     duplicates = sum(max(0, emails[e.lower()] - 1) for e in accepted)
+    retried = {r["email"] for r in results if r["attempt"] > 1}
+    retried_accepted = retried & accepted
+    replayed = {r["email"] for r in results if r.get("replayed")}
+    retry_duplicates = sum(max(0, emails[e.lower()] - 1) for e in retried_accepted)
+    slowest_email = psql(args.database_url,
+                         "SELECT coalesce(round(max(extract(epoch FROM sent_at - created_at))::numeric, 1), 0) "
+                         "FROM email_outbox WHERE status = 'sent'")
     crashes = sum(len(i.crashes) for i in instances)
     crash_lines = sum(i.log_path.read_text(errors="replace").count("Program crashed") for i in instances)
 
@@ -287,7 +309,13 @@ def main() -> int:
     print()
     print(f"- 202 answers: {len(accepted)}; without exactly one account: {len(lost_accounts)}; "
           f"without an email: {len(lost_emails)}; duplicate emails: {duplicates}")
+    print(f"- registrations retried with their Idempotency-Key after a 5xx or no answer: {len(retried)}; "
+          f"accepted in the end: {len(retried_accepted)}; answered as a replay of a committed attempt: "
+          f"{len(replayed)}; duplicate emails among them: {retry_duplicates}")
+    print(f"- slowest email, queued to sent: {slowest_email} s")
     print(f"- unexpected instance exits: {crashes}; crash reports in logs: {crash_lines}")
+    if retried - accepted:
+        failures.append(f"{len(retried - accepted)} registrations never accepted after {MAX_ATTEMPTS} attempts")
     if lost_accounts:
         failures.append(f"{len(lost_accounts)} accepted registrations without exactly one account")
     if lost_emails:

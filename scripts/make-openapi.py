@@ -22,6 +22,16 @@ def problem(desc, html=False, extra_headers=None):
     return r
 body_errors = {"400": P("BadRequest"), "413": P("TooLarge"), "408": P("Timeout"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}
 limited = {"429": P("RateLimited")}
+# The POSTs that send email take an optional Idempotency-Key: a retry with the same key and
+# address gets the original answer (marked Idempotent-Replayed) and sends nothing.
+idempotency_key = [{"name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "1–255 visible ASCII characters, e.g. a UUID. A retry with the same key and the same address within IDEMPOTENCY_KEY_TTL gets the original answer and sends no email.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!#-~]+$"}}]
+def accepted(desc):
+    return ok("Accepted", desc, headers={"Idempotent-Replayed": {"description": "true when this is the stored answer of an earlier request with the same Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}}})
+idempotent_errors = {**body_errors,
+    "400": problem("Malformed body, or invalid_idempotency_key."),
+    "422": problem("Validation failed, or idempotency_key_reused: the Idempotency-Key was used for a different request.")}
 overloaded = {"503": P("OverloadedOrUnavailable")}
 spec = {
   "openapi": "3.1.0",
@@ -30,8 +40,9 @@ spec = {
   "servers": [{"url": "/"}],
   "paths": {
     "/v1/register": {"post": {"operationId": "register", "summary": "Register an email address and a password",
+        "parameters": idempotency_key,
         "requestBody": json_body("Credentials"),
-        "responses": {"202": ok("Accepted", "Accepted, whatever the address (new, pending or active)."), **body_errors, **limited, **overloaded}}},
+        "responses": {"202": accepted("Accepted, whatever the address (new, pending or active)."), **idempotent_errors, **limited, **overloaded}}},
     "/v1/verify": {
       "get": {"operationId": "verify", "summary": "Open a verification link",
         "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}],
@@ -43,8 +54,9 @@ spec = {
                       "400": problem("Malformed body, or invalid token.", html=True), "410": problem("Expired token.", html=True),
                       "408": P("Timeout"), "413": P("TooLarge"), "415": P("UnsupportedMediaType"), "422": P("ValidationFailed"), "500": P("InternalError")}}},
     "/v1/verify/resend": {"post": {"operationId": "resendVerification", "summary": "Send a new verification link",
+        "parameters": idempotency_key,
         "requestBody": json_body("EmailBody"),
-        "responses": {"202": ok("Accepted", "Accepted, whatever the address."), **body_errors, **limited}}},
+        "responses": {"202": accepted("Accepted, whatever the address."), **idempotent_errors, **limited, **overloaded}}},
     "/v1/login": {"post": {"operationId": "login", "summary": "Log in",
         "requestBody": json_body("Credentials"),
         "responses": {"200": ok("TokenPair", "Tokens.", headers={"Cache-Control": {"schema": {"type": "string"}}}),
@@ -67,8 +79,9 @@ spec = {
         "responses": {"200": ok("AccountPage", "A page of accounts, oldest first."), "401": P("Unauthenticated"),
                       "403": problem("forbidden: the token lacks the admin role."), "422": P("ValidationFailed"), "500": P("InternalError")}}},
     "/v1/password/forgot": {"post": {"operationId": "forgotPassword", "summary": "Ask for a password reset link",
+        "parameters": idempotency_key,
         "requestBody": json_body("EmailBody"),
-        "responses": {"202": ok("Accepted", "Accepted, whatever the address."), **body_errors, **limited}}},
+        "responses": {"202": accepted("Accepted, whatever the address."), **idempotent_errors, **limited, **overloaded}}},
     "/v1/password/reset": {
       "get": {"operationId": "passwordResetForm", "summary": "The built-in reset form",
         "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}],

@@ -79,6 +79,7 @@ public func buildApplication(
         links: links,
         signal: signal,
         resendCooldown: configuration.accounts.emailCooldown,
+        idempotencyKeyTTL: configuration.accounts.idempotencyKeyTTL,
         metrics: metrics
     )
     let tokens = try await AccessTokens.make(settings: configuration.auth, logger: logger)
@@ -132,6 +133,7 @@ public func buildApplication(
         services.append(
             Housekeeping(
                 rateLimits: database.rateLimits,
+                accounts: database.accounts,
                 window: configuration.rateLimits.window,
                 interval: .seconds(600),
                 gate: gate,

@@ -21,11 +21,13 @@ struct PasswordResetController {
     }
 
     @Sendable func forgot(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let key = try IdempotencyKey.read(from: request.headers)
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
         try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
-        try await service.requestReset(for: email, requestID: context.requestID, logger: context.logger)
-        return Accepted.response
+        let outcome = try await service.requestReset(
+            for: email, idempotencyKey: key, requestID: context.requestID, logger: context.logger)
+        return Accepted.response(outcome)
     }
 
     @Sendable func form(_ request: Request, context: AppRequestContext) async throws -> Response {

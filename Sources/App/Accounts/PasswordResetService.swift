@@ -32,10 +32,16 @@ public struct PasswordResetService: Sendable {
     }
 
     /// Emails a reset link to an active account; silently nothing otherwise or within the cooldown.
-    public func requestReset(for email: EmailAddress, requestID: String?, logger: Logger) async throws {
+    @discardableResult
+    public func requestReset(
+        for email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
+    ) async throws -> IdempotentOutcome {
         let now = Date()
         let token = OpaqueToken.generate()
+        let key = idempotencyKey?.use(
+            operation: "forgot", request: email.normalized, now: now, ttl: settings.idempotencyKeyTTL)
         let outcome: String = try await store.withTransaction { transaction in
+            guard try await transaction.proceed(with: key) else { return "replayed" }
             guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
                 account.status == .active
             else { return "not_active" }
@@ -63,6 +69,7 @@ public struct PasswordResetService: Sendable {
         if outcome == "sent" { signal.notify() }
         logger.info(
             "password reset requested", metadata: ["event": "user.password_reset_requested", "outcome": "\(outcome)"])
+        return outcome == "replayed" ? .replayed : .performed
     }
 
     /// Checks a token without using it (for the built-in form).

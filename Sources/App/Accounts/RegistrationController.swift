@@ -15,6 +15,7 @@ struct RegistrationController {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let key = try IdempotencyKey.read(from: request.headers)
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let input = try RegistrationInput(json: object, policy: policy)
         // Under overload, refuse before touching the rate-limit counters or the database.
@@ -22,7 +23,8 @@ struct RegistrationController {
         try await limiter.consume("register:ip:\(context.clientIP)", limit: limits.registerPerIP)
         try await limiter.consume(
             "register:email:\(RateLimiter.addressKey(input.email))", limit: limits.registerPerEmail)
-        try await service.register(input, requestID: context.requestID, logger: context.logger)
-        return Accepted.response
+        let outcome = try await service.register(
+            input, idempotencyKey: key, requestID: context.requestID, logger: context.logger)
+        return Accepted.response(outcome)
     }
 }

@@ -15,6 +15,8 @@ public struct RegistrationService: Sendable {
     let signal: OutboxSignal
     /// At most one resent link per address within this time.
     let resendCooldown: Duration
+    /// How long an `Idempotency-Key` is remembered.
+    let idempotencyKeyTTL: Duration
     let metrics: ServiceMetrics
 
     public init(
@@ -24,6 +26,7 @@ public struct RegistrationService: Sendable {
         links: Links,
         signal: OutboxSignal,
         resendCooldown: Duration = .seconds(60),
+        idempotencyKeyTTL: Duration = .seconds(86400),
         metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.store = store
@@ -32,17 +35,25 @@ public struct RegistrationService: Sendable {
         self.links = links
         self.signal = signal
         self.resendCooldown = resendCooldown
+        self.idempotencyKeyTTL = idempotencyKeyTTL
         self.metrics = metrics
     }
 
-    /// Registers `email` with `password`, both already validated.
-    public func register(_ input: RegistrationInput, requestID: String?, logger: Logger) async throws {
+    /// Registers `email` with `password`, both already validated. With an idempotency key seen
+    /// before for the same address, does nothing and says it was a replay.
+    @discardableResult
+    public func register(
+        _ input: RegistrationInput, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
+    ) async throws -> IdempotentOutcome {
         // Hash before the transaction: the slow part holds no connection or lock, and every
         // outcome pays the same price, so timing does not reveal whether the address exists.
         let passwordHash = try await hasher.hash(input.password)
         let now = Date()
         let token = OpaqueToken.generate()
-        let claim = try await store.withTransaction { transaction in
+        let key = idempotencyKey?.use(
+            operation: "register", request: input.email.normalized, now: now, ttl: idempotencyKeyTTL)
+        let claimed = try await store.withTransaction { transaction -> AccountClaim? in
+            guard try await transaction.proceed(with: key) else { return nil }
             let claim = try await transaction.claimAddress(NewAccount(id: UUID(), email: input.email, createdAt: now))
             let content: EmailContent
             switch claim.status {
@@ -65,6 +76,10 @@ public struct RegistrationService: Sendable {
             )
             return claim
         }
+        guard let claim = claimed else {
+            logger.info("registration replayed", metadata: ["event": "user.registration_replayed"])
+            return .replayed
+        }
         signal.notify()
         let event: String
         switch (claim.created, claim.status) {
@@ -79,15 +94,21 @@ public struct RegistrationService: Sendable {
             metrics.registration("existing")
         }
         logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)"])
+        return .performed
     }
 
     /// Sends a new verification link to a pending address and invalidates the earlier ones;
     /// does nothing (silently) for unknown and active addresses and within the cooldown.
     /// The new link carries the password of the latest registration.
-    public func resendVerification(to email: EmailAddress, requestID: String?, logger: Logger) async throws {
+    @discardableResult
+    public func resendVerification(
+        to email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
+    ) async throws -> IdempotentOutcome {
         let now = Date()
         let token = OpaqueToken.generate()
+        let key = idempotencyKey?.use(operation: "resend", request: email.normalized, now: now, ttl: idempotencyKeyTTL)
         let outcome: String = try await store.withTransaction { transaction in
+            guard try await transaction.proceed(with: key) else { return "replayed" }
             guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
                 account.status == .pending,
                 let latest = try await transaction.latestVerificationToken(accountID: account.id)
@@ -109,5 +130,6 @@ public struct RegistrationService: Sendable {
         }
         if outcome == "sent" { signal.notify() }
         logger.info("verification resend", metadata: ["event": "user.verification_resend", "outcome": "\(outcome)"])
+        return outcome == "replayed" ? .replayed : .performed
     }
 }

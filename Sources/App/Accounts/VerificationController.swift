@@ -23,11 +23,13 @@ struct VerificationController {
 
     /// `POST /v1/verify/resend {"email"}`: 202 whatever the address, like registration.
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        let key = try IdempotencyKey.read(from: request.headers)
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
         try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
-        try await registration.resendVerification(to: email, requestID: context.requestID, logger: context.logger)
-        return Accepted.response
+        let outcome = try await registration.resendVerification(
+            to: email, idempotencyKey: key, requestID: context.requestID, logger: context.logger)
+        return Accepted.response(outcome)
     }
 
     struct Verified: ResponseEncodable {

@@ -6,14 +6,19 @@ public struct AccountSettings: Sendable {
     public var passwordResetTokenTTL: Duration
     /// The page of a product's own front end that takes `?token=`; nil means the built-in form.
     public var passwordResetURL: String?
+    /// How long an `Idempotency-Key` is remembered: a retry with it within this time gets the
+    /// original answer and sends nothing.
+    public var idempotencyKeyTTL: Duration
 
     public init(
         emailCooldown: Duration = .seconds(60),
         passwordResetTokenTTL: Duration = .seconds(1800),
-        passwordResetURL: String? = nil
+        passwordResetURL: String? = nil,
+        idempotencyKeyTTL: Duration = .seconds(86400)
     ) {
         self.emailCooldown = emailCooldown
         self.passwordResetTokenTTL = passwordResetTokenTTL
         self.passwordResetURL = passwordResetURL
+        self.idempotencyKeyTTL = idempotencyKeyTTL
     }
 }

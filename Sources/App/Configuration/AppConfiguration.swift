@@ -172,7 +172,8 @@ public struct AppConfiguration: Sendable {
             emailCooldown: .seconds(try env.integer("EMAIL_COOLDOWN", default: 60, range: 0...86400)),
             passwordResetTokenTTL: .seconds(
                 try env.integer("PASSWORD_RESET_TOKEN_TTL", default: 1800, range: 300...86400)),
-            passwordResetURL: resetURL
+            passwordResetURL: resetURL,
+            idempotencyKeyTTL: .seconds(try env.integer("IDEMPOTENCY_KEY_TTL", default: 86400, range: 60...(7 * 86400)))
         )
         let http = try HTTPSettings.read(env, environment: appEnvironment)
         let limit = { (name: String, value: Int) throws(ConfigurationError) -> Int in

@@ -10,4 +10,11 @@ struct Accepted: ResponseEncodable {
     static var response: EditedResponse<Accepted> {
         EditedResponse(status: .accepted, headers: [.cacheControl: "no-store"], response: Accepted())
     }
+
+    /// 202 with this body; a replayed answer (a retry with the same `Idempotency-Key`) says so.
+    static func response(_ outcome: IdempotentOutcome) -> EditedResponse<Accepted> {
+        var response = Self.response
+        if outcome == .replayed { response.headers[IdempotencyKey.replayedField] = "true" }
+        return response
+    }
 }

@@ -40,6 +40,8 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let problem as Problem:
             return problem
+        case let error as any ProblemRepresentable:
+            return error.problem
         case let error as ValidationError:
             return .validation(error.violations)
         case let error as RequestBodyError:

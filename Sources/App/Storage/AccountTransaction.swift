@@ -49,4 +49,26 @@ public protocol AccountTransaction {
     /// Finds a reset token by hash and locks it until the transaction ends.
     func lockPasswordResetToken(hash: Data) async throws -> PasswordResetTokenRecord?
     func markPasswordResetTokenUsed(hash: Data, at: Date) async throws
+
+    // MARK: Idempotency keys
+
+    /// Records `key` unless it is stored and unexpired, and says which. On PostgreSQL a
+    /// transaction recording the same key concurrently is waited for, so of two concurrent
+    /// requests with one key exactly one does the work and the other sees it as `repeated`.
+    func claimIdempotencyKey(_ key: IdempotencyKeyUse) async throws -> IdempotencyKeyClaim
+    /// Deletes up to `limit` keys that expired before `date`; returns how many.
+    func deleteExpiredIdempotencyKeys(before date: Date, limit: Int) async throws -> Int
+}
+
+extension AccountTransaction {
+    /// Whether the request should do its work: true without a key or for a key seen the first
+    /// time; false for a retry of a committed request; throws for a key reused for another one.
+    func proceed(with key: IdempotencyKeyUse?) async throws -> Bool {
+        guard let key else { return true }
+        switch try await claimIdempotencyKey(key) {
+        case .first: return true
+        case .repeated: return false
+        case .reusedForAnotherRequest: throw IdempotencyKeyError.reused
+        }
+    }
 }

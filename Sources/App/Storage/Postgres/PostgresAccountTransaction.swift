@@ -290,4 +290,43 @@ struct PostgresAccountTransaction: AccountTransaction {
             logger: logger
         )
     }
+
+    // MARK: Idempotency keys
+
+    func claimIdempotencyKey(_ key: IdempotencyKeyUse) async throws -> IdempotencyKeyClaim {
+        let inserted = try await connection.query(
+            """
+            INSERT INTO idempotency_keys (key_hash, fingerprint, created_at, expires_at)
+            VALUES (\(key.keyHash), \(key.fingerprint), \(key.createdAt), \(key.expiresAt))
+            ON CONFLICT (key_hash) DO UPDATE
+                SET fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+                    expires_at = excluded.expires_at
+                WHERE idempotency_keys.expires_at <= excluded.created_at
+            RETURNING key_hash
+            """,
+            logger: logger
+        )
+        for try await _ in inserted.decode(Data.self) { return .first }
+        let rows = try await connection.query(
+            "SELECT fingerprint FROM idempotency_keys WHERE key_hash = \(key.keyHash)", logger: logger)
+        for try await fingerprint in rows.decode(Data.self) {
+            return fingerprint == key.fingerprint ? .repeated : .reusedForAnotherRequest
+        }
+        throw StorageError.corruptRow("idempotency_keys: conflict without a row")
+    }
+
+    func deleteExpiredIdempotencyKeys(before date: Date, limit: Int) async throws -> Int {
+        let rows = try await connection.query(
+            """
+            DELETE FROM idempotency_keys WHERE key_hash IN (
+                SELECT key_hash FROM idempotency_keys WHERE expires_at < \(date) LIMIT \(limit)
+            )
+            RETURNING key_hash
+            """,
+            logger: logger
+        )
+        var deleted = 0
+        for try await _ in rows.decode(Data.self) { deleted += 1 }
+        return deleted
+    }
 }

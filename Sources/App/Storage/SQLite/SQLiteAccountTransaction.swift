@@ -283,4 +283,42 @@ struct SQLiteAccountTransaction: AccountTransaction {
             [SQLiteData(date), SQLiteData(hash)]
         )
     }
+
+    // MARK: Idempotency keys
+
+    func claimIdempotencyKey(_ key: IdempotencyKeyUse) async throws -> IdempotencyKeyClaim {
+        let inserted = try await connection.query(
+            """
+            INSERT INTO idempotency_keys (key_hash, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key_hash) DO UPDATE
+                SET fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+                    expires_at = excluded.expires_at
+                WHERE idempotency_keys.expires_at <= excluded.created_at
+            RETURNING key_hash
+            """,
+            [
+                SQLiteData(key.keyHash), SQLiteData(key.fingerprint), SQLiteData(key.createdAt),
+                SQLiteData(key.expiresAt),
+            ]
+        )
+        if !inserted.isEmpty { return .first }
+        let rows = try await connection.query(
+            "SELECT fingerprint FROM idempotency_keys WHERE key_hash = ?", [SQLiteData(key.keyHash)])
+        guard let stored = rows.first?.column("fingerprint")?.blob else {
+            throw StorageError.corruptRow("idempotency_keys: conflict without a row")
+        }
+        return Data(stored.readableBytesView) == key.fingerprint ? .repeated : .reusedForAnotherRequest
+    }
+
+    func deleteExpiredIdempotencyKeys(before date: Date, limit: Int) async throws -> Int {
+        try await connection.query(
+            """
+            DELETE FROM idempotency_keys WHERE key_hash IN (
+                SELECT key_hash FROM idempotency_keys WHERE expires_at < ? LIMIT ?
+            )
+            RETURNING key_hash
+            """,
+            [SQLiteData(date), .integer(limit)]
+        ).count
+    }
 }
