@@ -87,7 +87,8 @@ public func buildApplication(
         store: database.accounts,
         hasher: hasher,
         tokens: tokens,
-        refreshTokenTTL: configuration.auth.refreshTokenTTL
+        refreshTokenTTL: configuration.auth.refreshTokenTTL,
+        registration: registration
     )
     let resets = PasswordResetService(
         store: database.accounts,
@@ -95,9 +96,10 @@ public func buildApplication(
         policy: policy,
         links: links,
         signal: signal,
-        settings: configuration.accounts
+        settings: configuration.accounts,
+        registration: registration
     )
-    let verification = VerificationService(store: database.accounts, metrics: metrics)
+    let verification = VerificationService(store: database.accounts, hasher: hasher, metrics: metrics)
     let limiter = RateLimiter(store: database.rateLimits, window: configuration.rateLimits.window)
     let limits = configuration.rateLimits
     router.addRoutes(

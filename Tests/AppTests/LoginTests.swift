@@ -42,18 +42,51 @@ struct LoginTests {
     }
 
     @Test(
-        "a pending account: the right password gets 403 email_not_verified, a wrong one 401",
+        "a pending account answers exactly as a wrong password, whatever the password; the right one re-sends its link",
         arguments: Backend.allCases)
     func pendingAccount(backend: Backend) async throws {
-        try await TestEnvironment.with(backend) { env in
+        try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .zero }) { env in
             try await env.withApp { client in
+                try await env.activate(client, email: "active@example.com", password: "chosen passphrase")
                 _ = try await client.register(email: "pending@example.com", password: "chosen passphrase")
+                try await env.deliverEmails()
+                let before = env.transport.sent(to: "pending@example.com").count
+
+                let active = try await client.login(email: "active@example.com", password: "wrong passphrase")
                 let right = try await client.login(email: "pending@example.com", password: "chosen passphrase")
-                #expect(right.status == .forbidden)
-                #expect(right.json["code"] as? String == "email_not_verified")
                 let wrong = try await client.login(email: "pending@example.com", password: "other passphrase")
-                #expect(wrong.status == .unauthorized)
-                #expect(wrong.json["code"] as? String == "invalid_credentials")
+                for response in [right, wrong] {
+                    #expect(response.status == active.status)
+                    #expect(response.text == active.text)
+                    #expect(
+                        response.headers.filter { $0.name != .init("X-Request-ID")! }.map(\.description)
+                            == active.headers.filter { $0.name != .init("X-Request-ID")! }.map(\.description))
+                }
+                #expect(active.status == .unauthorized)
+                #expect((active.json["detail"] as? String)?.contains("confirm your address with the link") == true)
+                // The right password quietly got its link again; the wrong one got nothing.
+                try await env.deliverEmails()
+                let emails = env.transport.sent(to: "pending@example.com")
+                #expect(emails.count == before + 1)
+                let last = try #require(emails.last)
+                let link = try #require(verificationToken(in: last.textBody))
+                #expect(try await client.verify(token: link).json["status"] as? String == "verified")
+            }
+        }
+    }
+
+    @Test("the link a login re-sends respects the email cooldown", arguments: Backend.allCases)
+    func pendingLoginCooldown(backend: Backend) async throws {
+        try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .seconds(60) }) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "patient@example.com", password: "chosen passphrase")
+                for _ in 0..<3 {
+                    #expect(
+                        try await client.login(email: "patient@example.com", password: "chosen passphrase").status
+                            == .unauthorized)
+                }
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "patient@example.com").count == 1)
             }
         }
     }

@@ -95,7 +95,7 @@ struct PasswordResetTests {
     }
 
     @Test(
-        "a new request invalidates the earlier link; pending and unknown addresses get no email",
+        "a new request invalidates the earlier link; a pending address gets a fresh verification link, an unknown one nothing",
         arguments: Backend.allCases)
     func requests(backend: Backend) async throws {
         try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .zero }) { env in
@@ -114,9 +114,16 @@ struct PasswordResetTests {
                 let pending = try await forgot(client, "pending@example.com")
                 let unknown = try await forgot(client, "unknown@example.com")
                 try await env.deliverEmails()
-                #expect(env.transport.sent.count == sent + 1)  // only the registration email
+                // The registration email and the fresh verification link; nothing for unknown.
+                #expect(env.transport.sent.count == sent + 2)
                 #expect(pending.text == unknown.text)
                 #expect(pending.status == .accepted)
+                let fresh = try #require(env.transport.sent(to: "pending@example.com").last)
+                #expect(resetToken(in: fresh.textBody) == nil)
+                let link = try #require(verificationToken(in: fresh.textBody))
+                #expect(try await client.verify(token: link).json["status"] as? String == "verified")
+                #expect(
+                    try await client.login(email: "pending@example.com", password: "chosen passphrase").status == .ok)
             }
         }
     }

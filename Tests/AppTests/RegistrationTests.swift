@@ -60,7 +60,7 @@ struct RegistrationTests {
                 let pending = try await client.register(email: "same@example.com", password: "second passphrase")
                 try await env.deliverEmails()
                 let token = try #require(verificationToken(in: env.transport.sent(to: "same@example.com")[0].textBody))
-                #expect(try await client.verify(token: token).status == .ok)
+                #expect(try await client.verify(token: token, password: "first passphrase").status == .ok)
                 let active = try await client.register(email: "same@example.com", password: "third passphrase")
                 for response in [new, pending, active] {
                     #expect(response.status == .accepted)

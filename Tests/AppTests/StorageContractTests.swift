@@ -89,7 +89,7 @@ struct StorageContractTests {
     }
 
     @Test(
-        "using a verification token: unknown, expired, activated with its password (the others retired), then already active",
+        "using a verification token: unknown, expired, password required while another registration waits, activated with its password (the others retired), then already active",
         arguments: Backend.allCases)
     func useVerificationToken(backend: Backend) async throws {
         try await withStore(backend) { env in
@@ -113,7 +113,11 @@ struct StorageContractTests {
             let staleAccount = try #require(try await env.account("stale@example.com"))
             #expect(staleAccount.status == "pending")
 
-            let activated = try await accounts.useVerificationToken(hash: kept.hash, at: now)
+            // Two registrations with different passwords wait: a link alone changes nothing.
+            let ambiguous = try await accounts.useVerificationToken(hash: kept.hash, at: now)
+            #expect(ambiguous == .passwordRequired(accountID: accountID))
+            #expect(try await env.account("use@example.com")?.status == "pending")
+            let activated = try await accounts.useVerificationToken(hash: kept.hash, at: now, passwordChecked: true)
             let account = try #require(try await env.account("use@example.com"))
             #expect(activated == .activated(accountID: accountID))
             #expect(account.status == "active")
@@ -134,6 +138,31 @@ struct StorageContractTests {
     }
 
     @Test(
+        "a link activates in one step when every live link carries its password, or the others expired",
+        arguments: Backend.allCases)
+    func singleRegistration(backend: Backend) async throws {
+        try await withStore(backend) { env in
+            let accounts = env.database.accounts
+            let (resent, accountID) = try await accounts.withTransaction { transaction in
+                let claim = try await transaction.claimAddress(newAccount("single@example.com"))
+                let (_, originalRow) = token(for: claim.id, password: "same-hash")
+                let (resent, resentRow) = token(for: claim.id, password: "same-hash")
+                let (_, staleRow) = token(for: claim.id, password: "old-hash", expiresIn: -1)
+                for row in [originalRow, resentRow, staleRow] { try await transaction.insertVerificationToken(row) }
+                return (resent, claim.id)
+            }
+            #expect(
+                try await accounts.withTransaction {
+                    try await $0.hasRivalRegistration(accountID: accountID, passwordHash: "same-hash", at: Date())
+                } == false)
+            #expect(
+                try await accounts.useVerificationToken(hash: resent.hash, at: Date())
+                    == .activated(accountID: accountID))
+            #expect(try await env.account("single@example.com")?.passwordHash == "same-hash")
+        }
+    }
+
+    @Test(
         "concurrent uses of two links of one account activate it once", arguments: Backend.allCases)
     func concurrentVerificationTokenUses(backend: Backend) async throws {
         try await withStore(backend) { env in
@@ -146,8 +175,8 @@ struct StorageContractTests {
                 try await transaction.insertVerificationToken(secondRow)
                 return (first, second, claim.id)
             }
-            async let a = accounts.useVerificationToken(hash: first.hash, at: Date())
-            async let b = accounts.useVerificationToken(hash: second.hash, at: Date())
+            async let a = accounts.useVerificationToken(hash: first.hash, at: Date(), passwordChecked: true)
+            async let b = accounts.useVerificationToken(hash: second.hash, at: Date(), passwordChecked: true)
             let outcomes = try await [a, b]
             let activations = outcomes.filter { if case .activated = $0 { true } else { false } }
             #expect(activations.count == 1)

@@ -154,8 +154,8 @@ struct VerificationTests {
     }
 
     @Test(
-        "each link activates the password chosen with it, and using one retires the others", arguments: Backend.allCases
-    )
+        "with two registrations waiting, a link activates only with its own password, and using one retires the others",
+        arguments: Backend.allCases)
     func linkCarriesItsOwnPassword(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
@@ -172,7 +172,14 @@ struct VerificationTests {
                     password: "squatter's passphrase"
                 )
                 #expect(ownerToken != squatterToken)
-                #expect(try await client.verify(token: ownerToken).status == .ok)
+                let prompt = try await client.verify(token: ownerToken)
+                #expect(prompt.status == .conflict)
+                #expect(prompt.json["code"] as? String == "password_required")
+                let wrong = try await client.verify(token: ownerToken, password: "squatter's passphrase")
+                #expect(wrong.status == .forbidden)
+                #expect(wrong.json["code"] as? String == "password_mismatch")
+                #expect(try await env.account("kim@example.com")?.status == "pending")
+                #expect(try await client.verify(token: ownerToken, password: "owner's passphrase").status == .ok)
                 let hash = try #require(try await env.account("kim@example.com")?.passwordHash)
                 let hasher = PasswordHasher(cost: 4)
                 #expect(try await hasher.verify("owner's passphrase", against: hash))
@@ -199,9 +206,10 @@ struct VerificationTests {
                 let second = try await registerAndFetchToken(
                     env, client, email: "leo@example.com", password: "second passphrase")
                 let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
-                    for token in [first, second, first, second] {
+                    let attempts = [(first, "first passphrase"), (second, "second passphrase")]
+                    for (token, password) in attempts + attempts {
                         group.addTask {
-                            let response = try await client.verify(token: token)
+                            let response = try await client.verify(token: token, password: password)
                             return
                                 "\(response.status.code) \(response.json["status"] as? String ?? response.json["code"] as? String ?? "")"
                         }

@@ -14,6 +14,8 @@ public struct PasswordResetService: Sendable {
     let links: Links
     let signal: OutboxSignal
     let settings: AccountSettings
+    /// Sends a pending account's verification link instead of a reset link.
+    let registration: RegistrationService?
 
     public init(
         store: any AccountStore,
@@ -21,8 +23,10 @@ public struct PasswordResetService: Sendable {
         policy: PasswordPolicy,
         links: Links,
         signal: OutboxSignal,
-        settings: AccountSettings
+        settings: AccountSettings,
+        registration: RegistrationService? = nil
     ) {
+        self.registration = registration
         self.store = store
         self.hasher = hasher
         self.policy = policy
@@ -31,7 +35,9 @@ public struct PasswordResetService: Sendable {
         self.settings = settings
     }
 
-    /// Emails a reset link to an active account; silently nothing otherwise or within the cooldown.
+    /// Emails a reset link to an active account, a new verification link to a pending one (its
+    /// owner never confirmed the address and cannot log in); silently nothing for an unknown
+    /// address or within the cooldown.
     @discardableResult
     public func requestReset(
         for email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
@@ -42,9 +48,16 @@ public struct PasswordResetService: Sendable {
             operation: "forgot", request: email.normalized, now: now, ttl: settings.idempotencyKeyTTL)
         let outcome: String = try await store.withTransaction { transaction in
             guard try await transaction.proceed(with: key) else { return "replayed" }
-            guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
-                account.status == .active
-            else { return "not_active" }
+            guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized) else {
+                return "unknown"
+            }
+            guard account.status == .active else {
+                // Never verified: a reset cannot help, a fresh verification link can.
+                guard let registration else { return "not_active" }
+                let sent = try await registration.queueVerificationLink(
+                    in: transaction, to: email, now: now, requestID: requestID)
+                return "verification_\(sent)"
+            }
             if let latest = try await transaction.latestPasswordResetTokenCreatedAt(accountID: account.id),
                 now.timeIntervalSince(latest) < settings.emailCooldown.timeInterval
             {
@@ -66,100 +79,59 @@ public struct PasswordResetService: Sendable {
             try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
             return "sent"
         }
-        if outcome == "sent" { signal.notify() }
+        if outcome == "sent" || outcome == "verification_sent" { signal.notify() }
         logger.info(
             "password reset requested", metadata: ["event": "user.password_reset_requested", "outcome": "\(outcome)"])
         return outcome == "replayed" ? .replayed : .performed
     }
 
     /// Checks a token without using it (for the built-in form).
-    public func checkToken(_ rawToken: String) async throws(PasswordResetError) {
+    public func checkToken(_ rawToken: String) async throws {
         _ = try await usableToken(rawToken)
     }
 
     /// Sets `password` for the account the token belongs to.
     public func reset(
         token rawToken: String, password: String, requestID: String?, logger: Logger
-    )
-        async throws(PasswordResetError)
-    {
+    ) async throws {
         let (token, account) = try await usableToken(rawToken)
         let violations = policy.violations(password: password, email: EmailAddress(account.email))
         guard violations.isEmpty else { throw PasswordResetError(.invalidPassword(violations)) }
-        let passwordHash: String
-        do {
-            passwordHash = try await hasher.hash(password)
-        } catch {
-            throw PasswordResetError(.unavailable(error))
-        }
+        let passwordHash = try await hasher.hash(password)
         let now = Date()
-        do {
-            try await store.withTransaction { transaction in
-                // Checked again under the row lock: two resets racing with one token, one wins.
-                guard let record = try await transaction.lockPasswordResetToken(hash: token.hash) else {
-                    throw PasswordResetError(.invalid)
-                }
-                try Self.check(record, now: now)
-                try await transaction.markPasswordResetTokenUsed(hash: token.hash, at: now)
-                try await transaction.updatePasswordHash(
-                    accountID: record.accountID, passwordHash: passwordHash, at: now)
-                try await transaction.revokeRefreshTokens(accountID: record.accountID, at: now)
-                try await transaction.enqueueEmail(
-                    OutboxEmail(EmailTemplates.passwordChanged(), to: account.email, at: now, requestID: requestID)
-                )
+        try await store.withTransaction { transaction in
+            // Checked again under the row lock: two resets racing with one token, one wins.
+            guard let record = try await transaction.lockPasswordResetToken(hash: token.hash) else {
+                throw PasswordResetError(.invalid)
             }
-        } catch let error as PasswordResetError {
-            throw error
-        } catch {
-            throw PasswordResetError(.unavailable(error))
+            try Self.check(record, now: now)
+            try await transaction.markPasswordResetTokenUsed(hash: token.hash, at: now)
+            try await transaction.updatePasswordHash(
+                accountID: record.accountID, passwordHash: passwordHash, at: now)
+            try await transaction.revokeRefreshTokens(accountID: record.accountID, at: now)
+            try await transaction.enqueueEmail(
+                OutboxEmail(EmailTemplates.passwordChanged(), to: account.email, at: now, requestID: requestID)
+            )
         }
         signal.notify()
         logger.info(
             "password reset", metadata: ["event": "user.password_reset", "user_id": "\(account.id.lowercased)"])
     }
 
-    private func usableToken(_ rawToken: String) async throws(PasswordResetError) -> (OpaqueToken, AccountRecord) {
+    private func usableToken(_ rawToken: String) async throws -> (OpaqueToken, AccountRecord) {
         guard let token = OpaqueToken(parsing: rawToken) else { throw PasswordResetError(.invalid) }
         let now = Date()
-        do {
-            return try await store.withTransaction { transaction in
-                guard let record = try await transaction.lockPasswordResetToken(hash: token.hash),
-                    let account = try await transaction.account(id: record.accountID), account.status == .active
-                else { throw PasswordResetError(.invalid) }
-                try Self.check(record, now: now)
-                return (token, account)
-            }
-        } catch let error as PasswordResetError {
-            throw error
-        } catch {
-            throw PasswordResetError(.unavailable(error))
+        return try await store.withTransaction { transaction in
+            guard let record = try await transaction.lockPasswordResetToken(hash: token.hash),
+                let account = try await transaction.account(id: record.accountID), account.status == .active
+            else { throw PasswordResetError(.invalid) }
+            try Self.check(record, now: now)
+            return (token, account)
         }
     }
 
     private static func check(_ record: PasswordResetTokenRecord, now: Date) throws(PasswordResetError) {
         guard record.usedAt == nil else { throw PasswordResetError(.used) }
         guard record.expiresAt > now else { throw PasswordResetError(.expired) }
-    }
-}
-
-/// Why a password reset did not happen.
-public struct PasswordResetError: Error {
-    enum Kind {
-        /// Malformed, tampered or unknown token (400).
-        case invalid
-        /// Already used (410).
-        case used
-        /// Past its lifetime (410).
-        case expired
-        /// The new password breaks the policy (422).
-        case invalidPassword([FieldViolation])
-        /// The database failed (500).
-        case unavailable(any Error)
-    }
-
-    let kind: Kind
-
-    init(_ kind: Kind) {
-        self.kind = kind
     }
 }

@@ -97,39 +97,60 @@ public struct RegistrationService: Sendable {
         return .performed
     }
 
-    /// Sends a new verification link to a pending address and invalidates the earlier ones;
-    /// does nothing (silently) for unknown and active addresses and within the cooldown.
-    /// The new link carries the password of the latest registration.
+    /// Sends a new verification link to a pending address; does nothing (silently) for unknown
+    /// and active addresses and within the cooldown. The new link belongs to the latest
+    /// registration (it carries that registration's password) and the earlier links keep
+    /// working: a resend never moves an account to another registration's password, and
+    /// with several registrations waiting each link asks for its own password.
     @discardableResult
     public func resendVerification(
         to email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
     ) async throws -> IdempotentOutcome {
         let now = Date()
-        let token = OpaqueToken.generate()
         let key = idempotencyKey?.use(operation: "resend", request: email.normalized, now: now, ttl: idempotencyKeyTTL)
         let outcome: String = try await store.withTransaction { transaction in
             guard try await transaction.proceed(with: key) else { return "replayed" }
-            guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
-                account.status == .pending,
-                let latest = try await transaction.latestVerificationToken(accountID: account.id)
-            else { return "not_pending" }
-            guard now.timeIntervalSince(latest.createdAt) >= resendCooldown.timeInterval else { return "cooldown" }
-            try await transaction.deleteUnusedVerificationTokens(accountID: account.id)
-            try await transaction.insertVerificationToken(
-                NewVerificationToken(
-                    tokenHash: token.hash,
-                    accountID: account.id,
-                    passwordHash: latest.passwordHash,
-                    createdAt: now,
-                    expiresAt: now.addingTimeInterval(tokenTTL.timeInterval)
-                )
-            )
-            let content = EmailTemplates.verification(link: links.verification(token), validFor: tokenTTL)
-            try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
-            return "sent"
+            return try await queueVerificationLink(in: transaction, to: email, now: now, requestID: requestID)
         }
         if outcome == "sent" { signal.notify() }
         logger.info("verification resend", metadata: ["event": "user.verification_resend", "outcome": "\(outcome)"])
         return outcome == "replayed" ? .replayed : .performed
+    }
+
+    /// Sends the latest registration's link again (see `resendVerification`), for a login with
+    /// the right password of a pending account. Returns "sent", "cooldown" or "not_pending".
+    func resendAfterLogin(to email: EmailAddress) async throws -> String {
+        let now = Date()
+        let outcome = try await store.withTransaction { transaction in
+            try await queueVerificationLink(in: transaction, to: email, now: now, requestID: nil)
+        }
+        if outcome == "sent" { signal.notify() }
+        return outcome
+    }
+
+    /// Inside `transaction`: queues a new link for the latest registration of the pending
+    /// account of `email`, unless a link went out within the cooldown. Returns "sent",
+    /// "cooldown" or "not_pending" (unknown or active address).
+    func queueVerificationLink(
+        in transaction: any AccountTransaction, to email: EmailAddress, now: Date, requestID: String?
+    ) async throws -> String {
+        guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized),
+            account.status == .pending,
+            let latest = try await transaction.latestVerificationToken(accountID: account.id)
+        else { return "not_pending" }
+        guard now.timeIntervalSince(latest.createdAt) >= resendCooldown.timeInterval else { return "cooldown" }
+        let token = OpaqueToken.generate()
+        try await transaction.insertVerificationToken(
+            NewVerificationToken(
+                tokenHash: token.hash,
+                accountID: account.id,
+                passwordHash: latest.passwordHash,
+                createdAt: now,
+                expiresAt: now.addingTimeInterval(tokenTTL.timeInterval)
+            )
+        )
+        let content = EmailTemplates.verification(link: links.verification(token), validFor: tokenTTL)
+        try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
+        return "sent"
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -78,37 +79,74 @@ struct VerificationController {
 
     struct ConfirmForm: Decodable {
         let token: String?
+        let password: String?
     }
 
     /// `POST /v1/verify`: activates; from the confirmation page (a form) or as JSON `{"token"}`.
+    /// With `password` (the prompt shown when several registrations are waiting), activates
+    /// only if it is the password chosen at the link's registration.
     @Sendable func confirm(_ request: Request, context: AppRequestContext) async throws -> Response {
         if BodyReader.isForm(request) {
-            let token = try await BodyReader.form(ConfirmForm.self, from: request, context: context)?.token ?? ""
-            return try await activate(token: token, wantsHTML: true, request, context)
+            let form = try await BodyReader.form(ConfirmForm.self, from: request, context: context)
+            return try await activate(
+                token: form?.token ?? "", password: form?.password, wantsHTML: true, request, context)
         }
         let object = try await BodyReader.jsonObject(from: request, context: context)
-        let values = try StringFields.read(object, ["token"])
-        return try await activate(token: values["token"]!, wantsHTML: false, request, context)
+        let values = try StringFields.read(object, object["password"] == nil ? ["token"] : ["token", "password"])
+        return try await activate(
+            token: values["token"]!, password: values["password"], wantsHTML: false, request, context)
     }
 
     private func activate(
-        token: String, wantsHTML: Bool, _ request: Request, _ context: AppRequestContext
-    ) async throws
-        -> Response
-    {
+        token: String, password: String? = nil, wantsHTML: Bool, _ request: Request, _ context: AppRequestContext
+    ) async throws -> Response {
         do {
-            let outcome = try await service.verify(token: token, logger: context.logger)
+            let outcome: VerificationOutcome
+            if let password {
+                // A password check costs a bcrypt verification: admitted and limited like a login.
+                try await service.hasher.checkCapacity()
+                try await limiter.consume("verify-password:ip:\(context.clientIP)", limit: limits.loginPerIP)
+                outcome = try await service.verify(token: token, password: password, logger: context.logger)
+            } else {
+                outcome = try await service.verify(token: token, logger: context.logger)
+            }
             let isNew = if case .verified = outcome { true } else { false }
             if wantsHTML {
                 let message = isNew ? Self.verified.message : Self.alreadyVerified.message
                 return HTMLPages.response(status: .ok, title: "Email address confirmed", message: message)
             }
             return (isNew ? Self.verifiedJSON : Self.alreadyVerifiedJSON).response(headers: [.cacheControl: "no-store"])
-        } catch {
-            let problem = ProblemMiddleware.problem(for: error)
-            guard wantsHTML, problem.status < 500 else { throw error }
-            return HTMLPages.response(
-                status: .init(code: problem.status), title: problem.title, message: problem.detail)
+        } catch let error as VerificationError where wantsHTML {
+            switch error.kind {
+            case .passwordRequired:
+                return Self.passwordPage(token: token, status: .ok, notice: nil)
+            case .passwordMismatch:
+                return Self.passwordPage(token: token, status: .forbidden, notice: error.problem.detail)
+            case .invalid, .expired:
+                let problem = error.problem
+                return HTMLPages.response(
+                    status: .init(code: problem.status), title: problem.title, message: problem.detail)
+            }
         }
+    }
+
+    /// The verification page that asks for the password chosen at the link's registration.
+    static func passwordPage(token: String, status: HTTPResponse.Status, notice: String?) -> Response {
+        let notice = notice.map { "<p role=\"alert\"><strong>\(EmailTemplates.escape($0))</strong></p>\n" } ?? ""
+        return HTMLPages.response(
+            status: status,
+            title: "Enter your password to confirm",
+            bodyHTML: """
+                \(notice)<p>More than one registration is waiting for this email address. To confirm it, \
+                enter the password you chose when you registered. If you did not register, ignore the email.</p>
+                <form method="post" action="/v1/verify">
+                <input type="hidden" name="token" value="\(EmailTemplates.escape(token))">
+                <label for="password">Password</label>
+                <input type="password" id="password" name="password" autocomplete="current-password" required \
+                maxlength="\(PasswordPolicy.maximumLength)" autofocus>
+                <button type="submit">Confirm my email address</button>
+                </form>
+                """
+        )
     }
 }

@@ -59,9 +59,6 @@ struct SessionController {
             metrics.login("invalid_credentials")
             try await limiter.record(failures)
             throw AuthError.invalidCredentials
-        } catch AuthError.emailNotVerified {
-            metrics.login("email_not_verified")
-            throw AuthError.emailNotVerified
         } catch let error as RateLimitExceeded {
             metrics.login("throttled")
             throw error

@@ -12,14 +12,18 @@ public struct SessionService: Sendable {
     let hasher: PasswordHasher
     let tokens: AccessTokens
     let refreshTokenTTL: Duration
+    /// Sends a pending account's link again when its owner logs in with the right password.
+    let registration: RegistrationService?
     /// A real hash of a random password, checked when the address is unknown so that an
     /// unknown address costs the same bcrypt time as a wrong password.
     let dummyHash: String
 
     public init(
-        store: any AccountStore, hasher: PasswordHasher, tokens: AccessTokens, refreshTokenTTL: Duration
+        store: any AccountStore, hasher: PasswordHasher, tokens: AccessTokens, refreshTokenTTL: Duration,
+        registration: RegistrationService? = nil
     ) async throws {
         self.store = store
+        self.registration = registration
         self.hasher = hasher
         self.tokens = tokens
         self.refreshTokenTTL = refreshTokenTTL
@@ -36,20 +40,26 @@ public struct SessionService: Sendable {
         }
         switch account.status {
         case .pending:
-            // A pending account has no password of its own; the one chosen at registration
-            // waits with the latest link. Only the right password learns "not verified yet".
+            // A pending account has no password of its own; the one chosen at the latest
+            // registration waits with its link. Whatever the password, the answer is the one a
+            // wrong password gets (a different one would tell an attacker who registered the
+            // address that it was pending, not active). The right password quietly gets its
+            // link again, within the cooldown, so the owner who lost the email is not stuck.
             let pending = try await store.withTransaction {
                 try await $0.latestVerificationToken(accountID: account.id)
             }
             let matches = try await hasher.verify(password, against: pending?.passwordHash ?? dummyHash)
+            var outcome = "not_sent"
+            if matches, let registration { outcome = try await registration.resendAfterLogin(to: email) }
             logger.info(
                 "login refused",
                 metadata: [
                     "event": "user.login_failed", "user_id": "\(account.id.lowercased)",
                     "reason": "\(matches ? "email_not_verified" : "wrong_password")",
+                    "verification_resend": "\(outcome)",
                 ]
             )
-            throw matches ? AuthError.emailNotVerified : AuthError.invalidCredentials
+            throw AuthError.invalidCredentials
         case .active:
             guard let stored = account.passwordHash, try await hasher.verify(password, against: stored) else {
                 logger.info(

@@ -12,8 +12,7 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let cause = Self.underlying(error)
-            if let unavailable = cause as? DatabaseUnavailable {
+            if let unavailable = error as? DatabaseUnavailable {
                 context.logger.warning(
                     "database unavailable",
                     metadata: [
@@ -27,9 +26,9 @@ struct ProblemMiddleware: RouterMiddleware {
             // A Problem thrown on purpose (e.g. 503 not ready) is an answer, not a failure.
             if problem.code == Problem.internalError.code {
                 var metadata: Logger.Metadata = [
-                    "event": "http.error", "error": "\(String(reflecting: type(of: cause)))",
+                    "event": "http.error", "error": "\(String(reflecting: type(of: error)))",
                 ]
-                if let diagnosis = PostgresCalls.diagnosis(cause) { metadata["diagnosis"] = "\(diagnosis)" }
+                if let diagnosis = PostgresCalls.diagnosis(error) { metadata["diagnosis"] = "\(diagnosis)" }
                 context.logger.error("request failed", metadata: metadata)
             }
             return problem.response()
@@ -45,12 +44,6 @@ struct ProblemMiddleware: RouterMiddleware {
         case let error as ValidationError:
             return .validation(error.violations)
         case let error as RequestBodyError:
-            return problem(for: error)
-        case let error as VerificationError:
-            return problem(for: error)
-        case let error as AuthError:
-            return problem(for: error)
-        case let error as PasswordResetError:
             return problem(for: error)
         case let error as RateLimitExceeded:
             var problem = Problem(
@@ -130,84 +123,6 @@ struct ProblemMiddleware: RouterMiddleware {
         }
     }
 
-    static func problem(for error: VerificationError) -> Problem {
-        switch error.kind {
-        case .invalid:
-            return Problem(
-                status: .badRequest,
-                code: "invalid_token",
-                title: "Invalid verification link",
-                detail:
-                    "This verification link is not valid. Check that it was copied completely, or register again to get a new one."
-            )
-        case .expired:
-            return Problem(
-                status: .gone,
-                code: "expired_token",
-                title: "Verification link expired",
-                detail: "This verification link has expired. Register again with the same address to get a new one."
-            )
-        case .unavailable:
-            return .internalError
-        }
-    }
-
-    static func problem(for error: AuthError) -> Problem {
-        switch error {
-        case .invalidCredentials:
-            return Problem(
-                status: .unauthorized,
-                code: "invalid_credentials",
-                title: "Invalid credentials",
-                detail: "The email address or the password is wrong."
-            )
-        case .emailNotVerified:
-            return Problem(
-                status: .forbidden,
-                code: "email_not_verified",
-                title: "Email address not verified",
-                detail: "Confirm your email address with the link we sent you, or ask for a new link."
-            )
-        case .invalidRefreshToken:
-            return Problem(
-                status: .unauthorized,
-                code: "invalid_grant",
-                title: "Invalid refresh token",
-                detail: "The refresh token is invalid, expired or revoked. Log in again."
-            )
-        }
-    }
-
-    static func problem(for error: PasswordResetError) -> Problem {
-        switch error.kind {
-        case .invalid:
-            return Problem(
-                status: .badRequest,
-                code: "invalid_token",
-                title: "Invalid reset link",
-                detail: "This password reset link is not valid. Ask for a new one."
-            )
-        case .used:
-            return Problem(
-                status: .gone,
-                code: "used_token",
-                title: "Reset link already used",
-                detail: "This password reset link was already used. Ask for a new one if you need to."
-            )
-        case .expired:
-            return Problem(
-                status: .gone,
-                code: "expired_token",
-                title: "Reset link expired",
-                detail: "This password reset link has expired. Ask for a new one."
-            )
-        case .invalidPassword(let violations):
-            return .validation(violations)
-        case .unavailable:
-            return .internalError
-        }
-    }
-
     static func problem(forStatus status: HTTPResponse.Status) -> Problem {
         switch status {
         case .notFound:
@@ -230,13 +145,5 @@ struct ProblemMiddleware: RouterMiddleware {
                 detail: "The request could not be processed."
             )
         }
-    }
-
-    private static func underlying(_ error: any Error) -> any Error {
-        if let error = error as? VerificationError, case .unavailable(let underlying) = error.kind { return underlying }
-        if let error = error as? PasswordResetError, case .unavailable(let underlying) = error.kind {
-            return underlying
-        }
-        return error
     }
 }

@@ -9,11 +9,13 @@ public protocol AccountStore: Sendable {
     ) async throws -> Result
 
     /// Uses a verification token (see `useVerificationTokenInSteps`, the reference behaviour).
-    func useVerificationToken(hash: Data, at: Date) async throws -> VerificationTokenUse
+    func useVerificationToken(hash: Data, at: Date, passwordChecked: Bool) async throws -> VerificationTokenUse
 }
 
 extension AccountStore {
-    public func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
-        try await useVerificationTokenInSteps(hash: hash, at: now)
+    public func useVerificationToken(
+        hash: Data, at now: Date, passwordChecked: Bool = false
+    ) async throws -> VerificationTokenUse {
+        try await useVerificationTokenInSteps(hash: hash, at: now, passwordChecked: passwordChecked)
     }
 }

@@ -16,8 +16,10 @@ public protocol AccountTransaction {
 
     /// The latest verification token of an account: its password hash and when it was made.
     func latestVerificationToken(accountID: UUID) async throws -> (passwordHash: String, createdAt: Date)?
-    /// Deletes every unused verification token of an account (a resend invalidates earlier links).
-    func deleteUnusedVerificationTokens(accountID: UUID) async throws
+    /// Whether the account has a live (unused, unexpired) verification link that carries a
+    /// password other than `passwordHash`: another registration is waiting, so a link alone
+    /// does not prove which registration is the owner's.
+    func hasRivalRegistration(accountID: UUID, passwordHash: String, at: Date) async throws -> Bool
 
     // MARK: Accounts
 

@@ -5,7 +5,7 @@
 ///
 /// `reason` and `sqlState` name what happened (`serverClosedConnection`, `57P01`), never a
 /// query parameter, so they may be logged.
-public struct DatabaseUnavailable: Error, CustomStringConvertible {
+public struct DatabaseUnavailable: ProblemRepresentable, CustomStringConvertible {
     public let reason: String
     public let sqlState: String?
 

@@ -33,6 +33,11 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .get, headers: headers)
     }
 
+    /// `POST /v1/verify {"token","password"}`: the answer to a password prompt.
+    func verify(token: String, password: String) async throws -> TestResponse {
+        try await postJSON("/v1/verify", object: ["token": token, "password": password])
+    }
+
     func verify(token: String, accept: String = "application/json") async throws -> TestResponse {
         let escaped = token.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? token
         return try await execute(uri: "/v1/verify?token=\(escaped)", method: .get, headers: [.accept: accept])

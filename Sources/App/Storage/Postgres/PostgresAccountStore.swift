@@ -29,16 +29,18 @@ struct PostgresAccountStore: AccountStore {
 
     /// `useVerificationTokenInSteps` in one prepared statement: one round trip, one implicit
     /// transaction, planned once per connection.
-    func useVerificationToken(hash: Data, at now: Date) async throws -> VerificationTokenUse {
+    func useVerificationToken(hash: Data, at now: Date, passwordChecked: Bool) async throws -> VerificationTokenUse {
         try await calls.run {
-            let rows = try await client.execute(UseVerificationToken(hash: hash, now: now), logger: logger)
-            for try await (id, status, expiresAt, activated) in rows {
+            let rows = try await client.execute(
+                UseVerificationToken(hash: hash, now: now, passwordChecked: passwordChecked), logger: logger)
+            for try await (id, status, expiresAt, activated, rival) in rows {
                 if activated { return .activated(accountID: id) }
                 guard let status = AccountStatus(rawValue: status) else {
                     throw StorageError.corruptRow("users.status")
                 }
                 if status == .active { return .alreadyActive(accountID: id) }
                 if expiresAt <= now { return .expired }
+                if rival { return .passwordRequired(accountID: id) }
                 // Pending and valid, yet not activated: the link was used (it keeps no password).
                 return .unknown
             }
@@ -50,21 +52,30 @@ struct PostgresAccountStore: AccountStore {
 /// The verification of a link as one statement. The account row is locked (`FOR UPDATE OF u`)
 /// as in the steps: a concurrent use of another link of the same account waits, then sees the
 /// account active. The sub-statements see one snapshot, so each depends on `activated`.
+/// `rival` is another live link with another password (unless `$3`, the caller checked the
+/// password of this link's registration): then nothing changes.
 struct UseVerificationToken: PostgresPreparedStatement {
     // The default name is computed with reflection on every execution.
-    static let name = "use_verification_token"
+    static let name = "use_verification_token_v2"
     static let sql = """
         WITH target AS (
             SELECT t.user_id, u.status, t.password_hash, t.expires_at
             FROM verification_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = $1
             FOR UPDATE OF u
+        ), rival AS (
+            SELECT NOT $3 AND EXISTS (
+                SELECT 1 FROM verification_tokens o, target
+                WHERE o.user_id = target.user_id AND o.used_at IS NULL AND o.expires_at > $2
+                  AND o.password_hash <> target.password_hash
+            ) AS found
         ), activated AS (
             UPDATE users u
             SET status = 'active', password_hash = target.password_hash, verified_at = $2, updated_at = $2
             FROM target
             WHERE u.id = target.user_id AND target.status <> 'active'
               AND target.expires_at > $2 AND target.password_hash IS NOT NULL
+              AND NOT (SELECT found FROM rival)
             RETURNING u.id
         ), used AS (
             UPDATE verification_tokens SET used_at = $2, password_hash = NULL
@@ -73,18 +84,20 @@ struct UseVerificationToken: PostgresPreparedStatement {
             DELETE FROM verification_tokens t USING activated a
             WHERE t.user_id = a.id AND t.token_hash <> $1
         )
-        SELECT user_id, status, expires_at, EXISTS (SELECT 1 FROM activated)
+        SELECT user_id, status, expires_at, EXISTS (SELECT 1 FROM activated), (SELECT found FROM rival)
         FROM target
         """
-    typealias Row = (UUID, String, Date, Bool)
+    typealias Row = (UUID, String, Date, Bool, Bool)
 
     var hash: Data
     var now: Date
+    var passwordChecked: Bool
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings()
         try bindings.append(hash)
         bindings.append(now)
+        bindings.append(passwordChecked)
         return bindings
     }
 

@@ -110,11 +110,19 @@ struct PostgresAccountTransaction: AccountTransaction {
         return nil
     }
 
-    func deleteUnusedVerificationTokens(accountID: UUID) async throws {
-        try await connection.query(
-            "DELETE FROM verification_tokens WHERE user_id = \(accountID) AND used_at IS NULL",
+    func hasRivalRegistration(accountID: UUID, passwordHash: String, at now: Date) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM verification_tokens
+                WHERE user_id = \(accountID) AND used_at IS NULL AND expires_at > \(now)
+                  AND password_hash <> \(passwordHash)
+            )
+            """,
             logger: logger
         )
+        for try await rival in rows.decode(Bool.self) { return rival }
+        return false
     }
 
     private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"

@@ -107,11 +107,17 @@ struct SQLiteAccountTransaction: AccountTransaction {
         return (passwordHash: try row.string("password_hash"), createdAt: try row.date("created_at"))
     }
 
-    func deleteUnusedVerificationTokens(accountID: UUID) async throws {
-        _ = try await connection.query(
-            "DELETE FROM verification_tokens WHERE user_id = ? AND used_at IS NULL",
-            [SQLiteData(accountID)]
+    func hasRivalRegistration(accountID: UUID, passwordHash: String, at now: Date) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM verification_tokens
+                WHERE user_id = ? AND used_at IS NULL AND expires_at > ? AND password_hash <> ?
+            ) AS rival
+            """,
+            [SQLiteData(accountID), SQLiteData(now), .text(passwordHash)]
         )
+        return try rows.first?.int("rival") == 1
     }
 
     private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"
