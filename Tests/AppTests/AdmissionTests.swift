@@ -123,4 +123,40 @@ struct AdmissionTests {
             #expect(!env.logs.lines.contains { $0.contains(#""event":"http.error""#) })
         }
     }
+
+    @Test(
+        "a password reset under hashing overload answers 503 with Retry-After, never 500", arguments: Backend.allCases)
+    func resetOverloaded(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            let token = try await env.withApp { client in
+                try await env.activate(client, email: "reset@example.com", password: "a good passphrase")
+                _ = try await client.postJSON("/v1/password/forgot", object: ["email": "reset@example.com"])
+                try await env.deliverEmails()
+                let email = try #require(env.transport.sent(to: "reset@example.com").last)
+                return try #require(resetToken(in: email.textBody))
+            }
+            var saturated = env.configuration
+            saturated.hashQueueBudget = .zero
+            saturated.bcryptCost = 11
+            let app = try await buildApplication(
+                configuration: saturated, logger: env.logger,
+                options: BuildOptions(transport: env.transport, runsOutboxWorker: false))
+            try await app.test(.router) { client in
+                let burst = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                    for _ in 0..<(System.coreCount + 6) {
+                        group.addTask {
+                            let response = try await client.postJSON(
+                                "/v1/password/reset", object: ["token": token, "password": "a new passphrase"])
+                            return (response.status.code, response.headers[.retryAfter])
+                        }
+                    }
+                    return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+                }
+                #expect(burst.allSatisfy { [204, 410, 503].contains($0.0) })
+                #expect(burst.contains { $0.0 == 503 })
+                #expect(burst.filter { $0.0 == 503 }.allSatisfy { $0.1.flatMap(Int.init) != nil })
+            }
+            #expect(!env.logs.lines.contains { $0.contains(#""event":"http.error""#) })
+        }
+    }
 }
