@@ -126,6 +126,7 @@ class Server:
 
     def __init__(self, binary: str, port: int, environment: dict[str, str], output: Path):
         self.port = port
+        self.metrics_port = int(environment["METRICS_PORT"])
         self.output = output
         self.handle = output.open("ab")
         self.started = time.monotonic()
@@ -149,7 +150,7 @@ class Server:
         raise RuntimeError(f"server not ready after {timeout} s; see {self.output}")
 
     def metrics(self) -> dict[str, float]:
-        status, body = http_get(self.port, "/metrics")
+        status, body = http_get(self.metrics_port, "/metrics")
         if status != 200:
             raise RuntimeError(f"/metrics answered {status}")
         return parse_metrics(body.decode())
@@ -214,6 +215,7 @@ class Bench:
             {
                 "APP_ENV": "development",
                 "PORT": str(port),
+                "METRICS_PORT": str(free_port()),
                 "DATABASE_URL": self.args.database_url,
                 "DATABASE_MAX_CONNECTIONS": str(self.args.pool),
                 "BCRYPT_COST": str(cost),

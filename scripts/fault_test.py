@@ -48,6 +48,7 @@ class Instance:
     def __init__(self, index: int, args, folder: Path):
         self.index = index
         self.port = free_port()
+        self.metrics_port = free_port()
         self.args = args
         self.log_path = folder / f"instance-{index}.log"
         self.process: subprocess.Popen | None = None
@@ -56,7 +57,8 @@ class Instance:
 
     def start(self) -> None:
         env = {
-            "PATH": os.environ["PATH"], "PORT": str(self.port), "DATABASE_URL": self.args.database_url,
+            "PATH": os.environ["PATH"], "PORT": str(self.port), "METRICS_PORT": str(self.metrics_port),
+            "DATABASE_URL": self.args.database_url,
             "BCRYPT_COST": "4", "LOG_LEVEL": "info", "OUTBOX_POLL_INTERVAL_MS": "200", "EMAIL_COOLDOWN": "0",
             "SHUTDOWN_GRACE_SECONDS": "2", "DATABASE_TIMEOUT_MS": "3000", "DATABASE_STATEMENT_TIMEOUT_MS": "2500",
             "RATE_LIMIT_REGISTER_PER_IP": "1000000", "RATE_LIMIT_REGISTER_PER_EMAIL": "1000000",
@@ -313,6 +315,9 @@ def main() -> int:
           f"accepted in the end: {len(retried_accepted)}; answered as a replay of a committed attempt: "
           f"{len(replayed)}; duplicate emails among them: {retry_duplicates}")
     print(f"- slowest email, queued to sent: {slowest_email} s")
+    unanswered = Counter(f'{r["phase"]}: {r.get("error")} (attempt {r["attempt"]})' for r in results if r["status"] == 0)
+    if unanswered:
+        print(f"- requests without an answer, by phase and error: {dict(unanswered)}")
     print(f"- unexpected instance exits: {crashes}; crash reports in logs: {crash_lines}")
     if retried - accepted:
         failures.append(f"{len(retried - accepted)} registrations never accepted after {MAX_ATTEMPTS} attempts")

@@ -108,8 +108,6 @@ spec = {
     "/health/ready": {"get": {"operationId": "ready", "summary": "The database answers and the schema is current",
         "responses": {"200": ok("Readiness", "Ready; `email` says whether the email provider accepts the configuration."),
                       "503": problem("not_ready (database unreachable or schema not current) or shutting_down (draining after SIGTERM).")}}},
-    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
-        "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
   },

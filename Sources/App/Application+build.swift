@@ -17,15 +17,19 @@ public struct BuildOptions: Sendable {
     public var metrics: ServiceMetrics?
     /// Set by the executable's `DrainService` when a graceful shutdown begins.
     public var drain: ShutdownDrain
+    /// Whether the metrics listener (`METRICS_HOST`:`METRICS_PORT`) runs; the executable
+    /// turns it on, tests that build many applications at once leave it off.
+    public var servesMetrics: Bool
 
     public init(
         transport: (any EmailTransport)? = nil, runsOutboxWorker: Bool = true, metrics: ServiceMetrics? = nil,
-        drain: ShutdownDrain = ShutdownDrain()
+        drain: ShutdownDrain = ShutdownDrain(), servesMetrics: Bool = false
     ) {
         self.transport = transport
         self.runsOutboxWorker = runsOutboxWorker
         self.metrics = metrics
         self.drain = drain
+        self.servesMetrics = servesMetrics
     }
 }
 
@@ -126,11 +130,16 @@ public func buildApplication(
     let emailHealth = EmailDeliveryHealth()
     router.addRoutes(
         HealthController(database: database, email: emailHealth, drain: options.drain).endpoints, atPath: "/health")
-    router.addRoutes(MetricsController(metrics: metrics, outbox: database.outbox).endpoints)
     router.addRoutes(try OpenAPIController().endpoints)
 
     var services: [any Service] = []
     if let service = database.service { services.append(service) }
+    if options.servesMetrics {
+        services.append(
+            buildMetricsApplication(
+                metrics: metrics, outbox: database.outbox, host: configuration.metricsHost,
+                port: configuration.metricsPort, logger: logger))
+    }
     if options.runsOutboxWorker {
         services.append(
             Housekeeping(

@@ -16,6 +16,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "event": "server.starting", "app_env": "\(configuration.environment.rawValue)",
                 "host": "\(configuration.host)", "port": "\(configuration.port)",
+                "metrics": "\(configuration.metricsHost):\(configuration.metricsPort)",
                 "database": "\(configuration.database.displayName)",
                 "email_transport": "\(configuration.emailTransport.name)",
             ]
@@ -26,7 +27,7 @@ struct Serve: AsyncParsableCommand {
         do {
             let drain = ShutdownDrain()
             let app = try await buildApplication(
-                configuration: configuration, logger: logger, options: BuildOptions(drain: drain))
+                configuration: configuration, logger: logger, options: BuildOptions(drain: drain, servesMetrics: true))
             // On SIGTERM the group stops its services last to first: the drain first (readiness
             // fails for SHUTDOWN_GRACE_SECONDS), then the application (server, worker, pool).
             let group = ServiceGroup(
@@ -62,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             line: """
                 registration-server (APP_ENV=development)
                   listening on  http://\(configuration.host):\(configuration.port)
+                  metrics on    http://\(configuration.metricsHost):\(configuration.metricsPort)/metrics
                   links point   \(configuration.publicBaseURL)
                   database      \(database)
                   emails        \(emails)

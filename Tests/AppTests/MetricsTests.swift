@@ -14,6 +14,47 @@ struct MetricsTests {
         return nil
     }
 
+    /// A scrape of the metrics listener that records into `env.metrics`.
+    private func scrape(_ env: TestEnvironment) async throws -> TestResponse {
+        let listener = buildMetricsApplication(
+            metrics: env.metrics, outbox: env.database.outbox, host: "127.0.0.1", port: 0, logger: env.logger)
+        return try await listener.test(.router) { client in try await client.execute(uri: "/metrics", method: .get) }
+    }
+
+    @Test(
+        "metrics are served on their own listener, never on the public one, which answers 404",
+        arguments: Backend.allCases)
+    func ownListener(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                _ = try await client.register(email: "probe@example.com", password: "a good passphrase")
+                let publicAnswer = try await client.execute(uri: "/metrics", method: .get)
+                #expect(publicAnswer.status == .notFound)
+                #expect(!publicAnswer.text.contains("registrations_total"))
+                let listener = buildMetricsApplication(
+                    metrics: env.metrics, outbox: env.database.outbox, host: "127.0.0.1", port: 0, logger: env.logger)
+                let (scraped, other) = try await listener.test(.router) { metrics in
+                    (
+                        try await metrics.execute(uri: "/metrics", method: .get),
+                        try await metrics.execute(uri: "/v1/register", method: .post)
+                    )
+                }
+                #expect(scraped.text.contains("registrations_total"))
+                #expect(other.status == .notFound)
+            }
+        }
+    }
+
+    @Test("the configuration refuses a metrics port equal to the public port")
+    func samePort() throws {
+        #expect(throws: ConfigurationError.self) {
+            try AppConfiguration(environment: ["PORT": "9000", "METRICS_PORT": "9000"])
+        }
+        let configuration = try AppConfiguration(environment: [:])
+        #expect(configuration.metricsHost == "127.0.0.1")
+        #expect(configuration.metricsPort == 9464)
+    }
+
     @Test("a scripted flow shows up in every metric with the expected counts", arguments: Backend.allCases)
     func scriptedFlow(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
@@ -23,7 +64,7 @@ struct MetricsTests {
                 _ = try await client.register(email: "m2@example.com", password: "a good passphrase")
                 _ = try await client.postJSON("/v1/register", "{}")
                 // Three emails wait before delivery.
-                let before = try await client.execute(uri: "/metrics", method: .get)
+                let before = try await scrape(env)
                 #expect(before.status == .ok)
                 #expect(before.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 #expect(sample(before.text, "outbox_pending_emails") == 3)
@@ -39,7 +80,7 @@ struct MetricsTests {
                 _ = try await client.login(email: "m1@example.com", password: "another passphrase")
                 _ = try await client.verify(token: String(repeating: "A", count: 43))
 
-                let text = try await client.execute(uri: "/metrics", method: .get).text
+                let text = try await scrape(env).text
                 #expect(sample(text, #"registrations_total{outcome="new"}"#) == 2)
                 #expect(sample(text, #"registrations_total{outcome="pending_again"}"#) == 1)
                 #expect(sample(text, #"verifications_total{outcome="verified"}"#) == 1)

@@ -24,12 +24,12 @@ struct OutboxDeliveryTests {
         "a send that outlasts the lease keeps its claim: the running worker renews it, no other worker takes it",
         arguments: Backend.allCases)
     func leaseRenewedWhileSending(backend: Backend) async throws {
-        let transport = ScriptedEmailTransport { _, _ in try await Task.sleep(for: .seconds(4)) }
+        let transport = ScriptedEmailTransport { _, _ in try await Task.sleep(for: .seconds(7)) }
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 _ = try await client.register(email: "slow@example.com", password: "a good passphrase")
                 let settings = OutboxSettings(
-                    pollInterval: .milliseconds(50), claimLease: .milliseconds(1500), sendTimeout: .seconds(30))
+                    pollInterval: .milliseconds(50), claimLease: .seconds(3), sendTimeout: .seconds(30))
                 let sending = worker(env, transport, settings: settings)
                 let running = Task { try await sending.run() }
                 for _ in 0..<1000 where transport.attempts == 0 { try await Task.sleep(for: .milliseconds(10)) }
@@ -37,7 +37,7 @@ struct OutboxDeliveryTests {
                 // Another instance polls for longer than the lease while the send is in flight.
                 let thief = CapturingEmailTransport()
                 let other = worker(env, thief, settings: settings)
-                for _ in 0..<30 {
+                for _ in 0..<60 {
                     try await other.deliverDueEmails()
                     try await Task.sleep(for: .milliseconds(100))
                 }

@@ -13,9 +13,19 @@ struct PendingTakeoverTests {
     private let victim = "victim passphrase 1"
     private let attacker = "attacker passphrase 2"
 
-    private func tokens(_ env: TestEnvironment, _ email: String) async throws -> [String] {
+    /// Registers and returns the link of this registration (delivered on its own, so the
+    /// order of links is the order of registrations).
+    private func register(
+        _ env: TestEnvironment, _ client: some TestClientProtocol, _ email: String, _ password: String
+    ) async throws -> String {
+        #expect(try await client.register(email: email, password: password).status == .accepted)
+        return try await latestLink(env, email)
+    }
+
+    private func latestLink(_ env: TestEnvironment, _ email: String) async throws -> String {
         try await env.deliverEmails()
-        return env.transport.sent(to: email).compactMap { verificationToken(in: $0.textBody) }
+        let last = try #require(env.transport.sent(to: email).last)
+        return try #require(verificationToken(in: last.textBody))
     }
 
     @Test(
@@ -24,15 +34,13 @@ struct PendingTakeoverTests {
     func resendDoesNotSwitchPassword(backend: Backend) async throws {
         try await TestEnvironment.with(backend, configure: { $0.accounts.emailCooldown = .zero }) { env in
             try await env.withApp { client in
-                #expect(try await client.register(email: "target@example.com", password: victim).status == .accepted)
-                let victimLink = try #require(try await tokens(env, "target@example.com").first)
-                #expect(try await client.register(email: "target@example.com", password: attacker).status == .accepted)
+                let victimLink = try await register(env, client, "target@example.com", victim)
+                _ = try await register(env, client, "target@example.com", attacker)
                 #expect(
                     try await client.postJSON("/v1/verify/resend", object: ["email": "target@example.com"]).status
                         == .accepted)
-                let links = try await tokens(env, "target@example.com")
-                #expect(links.count == 3)
-                let resentLink = try #require(links.last)
+                let resentLink = try await latestLink(env, "target@example.com")
+                #expect(env.transport.sent(to: "target@example.com").count == 3)
 
                 // The owner opens the latest email (the resend, bound to the attacker's
                 // registration): it asks for a password and the owner's does not fit it.
@@ -59,9 +67,8 @@ struct PendingTakeoverTests {
     func htmlPasswordPrompt(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
-                _ = try await client.register(email: "browser@example.com", password: victim)
-                _ = try await client.register(email: "browser@example.com", password: attacker)
-                let link = try #require(try await tokens(env, "browser@example.com").first)
+                let link = try await register(env, client, "browser@example.com", victim)
+                _ = try await register(env, client, "browser@example.com", attacker)
 
                 let page = try await client.verify(token: link, accept: "text/html")
                 #expect(page.status == .ok)
@@ -98,9 +105,8 @@ struct PendingTakeoverTests {
     func confirmStepPrompts(backend: Backend) async throws {
         try await TestEnvironment.with(backend, configure: { $0.verifyConfirmStep = true }) { env in
             try await env.withApp { client in
-                _ = try await client.register(email: "confirm@example.com", password: victim)
-                _ = try await client.register(email: "confirm@example.com", password: attacker)
-                let link = try #require(try await tokens(env, "confirm@example.com").first)
+                let link = try await register(env, client, "confirm@example.com", victim)
+                _ = try await register(env, client, "confirm@example.com", attacker)
                 let confirm = try await client.postJSON("/v1/verify", object: ["token": link])
                 #expect(confirm.status == .conflict)
                 #expect(try await env.account("confirm@example.com")?.status == "pending")

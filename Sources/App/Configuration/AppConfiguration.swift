@@ -9,6 +9,9 @@ public struct AppConfiguration: Sendable {
     public var environment: AppEnvironment
     public var host: String
     public var port: Int
+    /// The metrics listener's address (`METRICS_HOST`, `METRICS_PORT`): never the public port.
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort = 9464
     public var database: DatabaseSettings
     /// Base of links in emails, without a trailing slash, e.g. `https://accounts.example.com`.
     public var publicBaseURL: String
@@ -222,6 +225,13 @@ public struct AppConfiguration: Sendable {
                 try env.integer(
                     "SHUTDOWN_GRACE_SECONDS", default: appEnvironment == .production ? 10 : 0, range: 0...300))
         )
+        metricsHost = env.string("METRICS_HOST", default: "127.0.0.1")
+        metricsPort = try env.integer("METRICS_PORT", default: 9464, range: 1...65535)
+        guard metricsPort != port else {
+            throw ConfigurationError(
+                variable: "METRICS_PORT", reason: "must differ from PORT (\(port)): metrics never share the public port"
+            )
+        }
     }
 
     /// An absolute http(s) URL without fragment (a query is allowed).
