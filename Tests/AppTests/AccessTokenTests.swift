@@ -62,7 +62,9 @@ struct AccessTokenTests {
         #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true, comment)
     }
 
-    @Test("expired, tampered, foreign-key, alg none and HS256-with-the-public-key tokens are refused")
+    @Test(
+        "expired, tampered, foreign-key, alg none, HS256-with-the-public-key, missing or unknown kid, other alg and crit tokens are refused"
+    )
     func forgeriesRefused() async throws {
         try await TestEnvironment.with(.sqlite, configure: configure) { env in
             try await env.withApp { client in
@@ -115,6 +117,30 @@ struct AccessTokenTests {
                     "another issuer"
                 )
                 try await expectRefused("not-a-jwt", client, "garbage")
+                // The header is checked explicitly: no falling back to the current key.
+                var noKid = header
+                noKid["kid"] = nil
+                try await expectRefused(
+                    try JWTForge.es256(header: noKid, payload: payload, key: serverKey), client, "no kid")
+                var unknownKid = header
+                unknownKid["kid"] = "some-other-key"
+                try await expectRefused(
+                    try JWTForge.es256(header: unknownKid, payload: payload, key: serverKey), client, "unknown kid")
+                for alg in ["ES384", "RS256", "EdDSA", "es256"] {
+                    var otherAlg = header
+                    otherAlg["alg"] = alg
+                    try await expectRefused(
+                        try JWTForge.es256(header: otherAlg, payload: payload, key: serverKey), client, "alg \(alg)")
+                }
+                var critical = header
+                critical["crit"] = ["exp"]
+                try await expectRefused(
+                    try JWTForge.es256(header: critical, payload: payload, key: serverKey), client, "crit")
+                // The real header, re-signed by the same key, is still accepted.
+                #expect(
+                    try await client.get(
+                        "/v1/me", bearer: try JWTForge.es256(header: header, payload: payload, key: serverKey)
+                    ).status == .ok)
             }
         }
     }

@@ -71,7 +71,9 @@ struct RefreshTokenTests {
         }
     }
 
-    @Test("logout revokes the presented refresh token and answers 204, known or not", arguments: Backend.allCases)
+    @Test(
+        "logout revokes the presented refresh token's session and answers 204, known or not",
+        arguments: Backend.allCases)
     func logout(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
@@ -84,6 +86,45 @@ struct RefreshTokenTests {
                 #expect(unknown.status == .noContent)
                 let missing = try await client.postJSON("/v1/logout", "{}")
                 #expect(missing.status == .unprocessableContent)
+            }
+        }
+    }
+
+    @Test(
+        "logout with an already rotated token ends the whole session: the successor dies too, and it is logged as reuse",
+        arguments: Backend.allCases)
+    func logoutWithRotatedToken(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                // The audit: refresh(R1) → R2, logout(R1) answered 204 and R2's chain lived on.
+                let first = try await login(env, client)["refresh_token"]
+                let second = try await refresh(client, first).json["refresh_token"]
+                let response = try await client.postJSON(
+                    "/v1/logout", object: ["refresh_token": first as? String ?? ""])
+                #expect(response.status == .noContent)
+                #expect(try await refresh(client, second).status == .unauthorized)
+                #expect(try await refresh(client, first).status == .unauthorized)
+                #expect(env.logs.lines.contains { $0.contains(#""event":"auth.refresh_reuse""#) })
+            }
+        }
+    }
+
+    @Test(
+        "logout with the current token revokes its family only: another login's session lives on",
+        arguments: Backend.allCases)
+    func logoutRevokesFamily(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                let phone = try await login(env, client)["refresh_token"]
+                let laptop = try await client.login(email: "session@example.com", password: "right passphrase")
+                    .json["refresh_token"]
+                let current = try await refresh(client, phone).json["refresh_token"]
+                #expect(
+                    try await client.postJSON("/v1/logout", object: ["refresh_token": current as? String ?? ""]).status
+                        == .noContent)
+                #expect(try await env.count("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL") == 1)
+                #expect(try await refresh(client, laptop).status == .ok)
+                #expect(!env.logs.lines.contains { $0.contains(#""event":"auth.refresh_reuse""#) })
             }
         }
     }

@@ -6,14 +6,16 @@ import Logging
 /// Issues and verifies access tokens: ES256 JWTs with `kid`, `iss`, `aud`, `sub`, `iat`,
 /// `exp`, `jti` and `roles`.
 ///
-/// Verification goes through jwt-kit with only ECDSA P-256 keys registered, so `alg: none`
-/// and HMAC tokens (e.g. HS256 keyed with the public key) have no key to verify against and
-/// are refused. Key ids are RFC 7638 thumbprints, so they are stable across restarts and
+/// A token's header must say `alg: ES256` and name one of our key ids (`JWTHeader`), and
+/// verification goes through jwt-kit with only ECDSA P-256 keys registered, so `alg: none`
+/// and HMAC tokens (e.g. HS256 keyed with the public key) are refused twice over. Key ids are RFC 7638 thumbprints, so they are stable across restarts and
 /// instances without configuration.
 public struct AccessTokens: Sendable {
     private let keys: JWTKeyCollection
     private let signingKeyID: JWKIdentifier
     public let keySet: JSONWebKeySet
+    /// The `kid`s a token may name: the signing key's and the previous keys'.
+    private let keyIDs: Set<String>
     let issuer: String
     let audience: String
     public let lifetime: Duration
@@ -46,6 +48,7 @@ public struct AccessTokens: Sendable {
             keys: keys,
             signingKeyID: JWKIdentifier(string: signingJWK.kid),
             keySet: JSONWebKeySet(keys: published),
+            keyIDs: Set(published.map(\.kid)),
             issuer: settings.issuer,
             audience: settings.audience,
             lifetime: settings.accessTokenTTL
@@ -70,6 +73,9 @@ public struct AccessTokens: Sendable {
 
     /// The identity a valid token proves; any defect is the same `AccessTokenError`.
     public func verify(_ token: String) async throws(AccessTokenError) -> Identity {
+        guard let header = JWTHeader(token: token), header.isAcceptable(keyIDs: keyIDs) else {
+            throw AccessTokenError()
+        }
         let claims: AccessTokenClaims
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)

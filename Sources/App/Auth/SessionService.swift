@@ -162,10 +162,23 @@ public struct SessionService: Sendable {
         }
     }
 
-    /// Revokes the refresh token if it exists; says nothing either way.
+    /// Ends the session the refresh token belongs to: its whole family is revoked, so no
+    /// copy of any of its tokens works any more. A token that was already rotated means a
+    /// copy is in use (the owner logs out with a stale token, or a thief does): that is
+    /// logged as reuse, like at refresh. Says nothing either way.
     public func logout(_ rawToken: String, logger: Logger) async throws {
         guard let presented = OpaqueToken(parsing: rawToken) else { return }
-        try await store.withTransaction { try await $0.revokeRefreshToken(hash: presented.hash, at: Date()) }
+        let now = Date()
+        let found = try await store.withTransaction { transaction -> RefreshTokenRecord? in
+            guard let record = try await transaction.lockRefreshToken(hash: presented.hash) else { return nil }
+            try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+            return record
+        }
+        if let found, found.rotatedAt != nil {
+            logger.warning(
+                "rotated refresh token presented at logout: token family revoked",
+                metadata: ["event": "auth.refresh_reuse", "user_id": "\(found.accountID.lowercased)"])
+        }
         logger.info("logout", metadata: ["event": "user.logout"])
     }
 }

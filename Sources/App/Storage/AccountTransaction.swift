@@ -39,7 +39,6 @@ public protocol AccountTransaction {
     /// Finds a refresh token by hash and locks it until the transaction ends.
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord?
     func markRefreshTokenRotated(hash: Data, at: Date) async throws
-    func revokeRefreshToken(hash: Data, at: Date) async throws
     func revokeRefreshTokenFamily(familyID: UUID, at: Date) async throws
     func revokeRefreshTokens(accountID: UUID, at: Date) async throws
 

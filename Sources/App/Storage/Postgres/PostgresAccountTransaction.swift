@@ -234,13 +234,6 @@ struct PostgresAccountTransaction: AccountTransaction {
             "UPDATE refresh_tokens SET rotated_at = \(date) WHERE token_hash = \(hash)", logger: logger)
     }
 
-    func revokeRefreshToken(hash: Data, at date: Date) async throws {
-        try await connection.query(
-            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE token_hash = \(hash) AND revoked_at IS NULL",
-            logger: logger
-        )
-    }
-
     func revokeRefreshTokenFamily(familyID: UUID, at date: Date) async throws {
         try await connection.query(
             "UPDATE refresh_tokens SET revoked_at = \(date) WHERE family_id = \(familyID) AND revoked_at IS NULL",

@@ -224,13 +224,6 @@ struct SQLiteAccountTransaction: AccountTransaction {
         )
     }
 
-    func revokeRefreshToken(hash: Data, at date: Date) async throws {
-        _ = try await connection.query(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-            [SQLiteData(date), SQLiteData(hash)]
-        )
-    }
-
     func revokeRefreshTokenFamily(familyID: UUID, at date: Date) async throws {
         _ = try await connection.query(
             "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
