@@ -151,6 +151,85 @@ struct RateLimitTests {
         }
     }
 
+    private func login(
+        _ client: some TestClientProtocol, _ email: String, _ password: String, from network: String
+    ) async throws -> Int {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        return try await client.execute(
+            uri: "/v1/login", method: .post,
+            headers: [.contentType: "application/json", .xForwardedFor: network],
+            body: ByteBuffer(bytes: body)
+        ).status.code
+    }
+
+    @Test(
+        "20 concurrent wrong passwords against a limit of 10: exactly 10 are checked, the rest refused 429",
+        arguments: Backend.allCases)
+    func throttleIsAtomic(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(loginPerIP: 1000, loginFailuresPerAccount: 10) }
+        ) { env in
+            try await env.withApp(.live) { client in
+                try await env.activate(client, email: "stuffed@example.com", password: "right passphrase")
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<20 {
+                        group.addTask {
+                            try await client.login(email: "stuffed@example.com", password: "guess \(index) passphrase")
+                                .status.code
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                // The audit: all 20 were answered 401, i.e. checked.
+                #expect(statuses.filter { $0 == 401 }.count == 10)
+                #expect(statuses.filter { $0 == 429 }.count == 10)
+            }
+        }
+    }
+
+    @Test(
+        "a third party cannot lock the owner out: the throttle counts per account and network, a ceiling for all, a reset clears it",
+        arguments: Backend.allCases)
+    func throttlePerNetwork(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend,
+            configure: {
+                $0.rateLimits = RateLimitSettings(loginFailuresPerAccount: 3, loginFailuresPerAccountCeiling: 8)
+                $0.http.trustedProxies = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+                $0.accounts.emailCooldown = .zero
+            }
+        ) { env in
+            try await env.withApp(.live) { client in
+                try await env.activate(client, email: "owner@example.com", password: "right passphrase")
+                let attacker = "198.51.100.7"
+                let owner = "203.0.113.9"
+                let attempts =
+                    [try await login(client, "owner@example.com", "guess", from: attacker)]
+                    + [try await login(client, "owner@example.com", "guess", from: attacker)]
+                    + [try await login(client, "owner@example.com", "guess", from: attacker)]
+                    + [try await login(client, "owner@example.com", "guess", from: attacker)]
+                #expect(attempts == [401, 401, 401, 429])
+                // The attacker's network is throttled; the owner's is not.
+                #expect(try await login(client, "owner@example.com", "right passphrase", from: owner) == 200)
+                // Guesses spread over many networks meet the ceiling for all networks...
+                for index in 0..<6 {
+                    _ = try await login(client, "owner@example.com", "guess", from: "192.0.2.\(index)")
+                }
+                #expect(try await login(client, "owner@example.com", "right passphrase", from: owner) == 429)
+                // ...until the owner resets the password, which clears the throttle.
+                _ = try await client.postJSON("/v1/password/forgot", object: ["email": "owner@example.com"])
+                try await env.deliverEmails()
+                let email = try #require(env.transport.sent(to: "owner@example.com").last)
+                let token = try #require(resetToken(in: email.textBody))
+                #expect(
+                    try await client.postJSON(
+                        "/v1/password/reset", object: ["token": token, "password": "brand new passphrase"]
+                    ).status == .noContent)
+                #expect(try await login(client, "owner@example.com", "brand new passphrase", from: owner) == 200)
+            }
+        }
+    }
+
     @Test("successful logins do not count towards the throttle", arguments: Backend.allCases)
     func successesDoNotCount(backend: Backend) async throws {
         try await TestEnvironment.with(
@@ -166,11 +245,11 @@ struct RateLimitTests {
         }
     }
 
-    @Test("the client IP is the peer unless the peer is a trusted proxy; then the right-most untrusted hop")
+    @Test("the client is the peer unless the peer is a trusted proxy; then the right-most untrusted hop")
     func clientIP() {
         let proxies = [IPNetwork("10.0.0.0/8")!, IPNetwork("2001:db8::/32")!]
         let resolve = { (peer: String?, forwarded: [String]) in
-            ClientAddressMiddleware.clientIP(peer: peer, forwardedFor: forwarded, trustedProxies: proxies)
+            ClientAddressMiddleware.clientNetwork(peer: peer, forwardedFor: forwarded, trustedProxies: proxies)
         }
         #expect(resolve("198.51.100.7", ["1.2.3.4"]) == "198.51.100.7")  // untrusted peer: header ignored
         #expect(resolve("10.1.2.3", ["1.2.3.4, 198.51.100.7"]) == "198.51.100.7")
@@ -178,11 +257,40 @@ struct RateLimitTests {
         #expect(resolve("10.1.2.3", ["1.2.3.4", "198.51.100.7"]) == "198.51.100.7")
         #expect(resolve("2001:db8::1", ["198.51.100.8"]) == "198.51.100.8")
         #expect(resolve("10.1.2.3", []) == "10.1.2.3")
-        #expect(resolve("10.1.2.3", ["not-an-ip"]) == "10.1.2.3")
+        #expect(resolve("10.1.2.3", ["not-an-ip"]) != "10.1.2.3")  // never the proxy's bucket
         #expect(resolve(nil, []) == "unknown")
         #expect(IPNetwork("10.0.0.0/8")!.contains("10.255.0.1"))
         #expect(!IPNetwork("10.0.0.0/8")!.contains("11.0.0.1"))
         #expect(IPNetwork("192.168.1.0/24")!.contains("::ffff:192.168.1.9"))
         #expect(IPNetwork("10.0.0.0/33") == nil)
+    }
+
+    @Test(
+        "addresses are normalised before they name a bucket: IPv4-mapped is IPv4, IPv6 by its /64, ports dropped, garbage apart"
+    )
+    func clientNetworks() {
+        let proxies = [IPNetwork("10.0.0.0/8")!]
+        let resolve = { (peer: String, forwarded: [String]) in
+            ClientAddressMiddleware.clientNetwork(peer: peer, forwardedFor: forwarded, trustedProxies: proxies)
+        }
+        // The audit: five addresses of one /64 were five buckets.
+        let sameSubnet = [
+            "2001:db8:abcd:12::1", "2001:db8:abcd:12::2", "2001:db8:abcd:12:ffff:ffff:ffff:ffff",
+            "2001:0db8:abcd:0012:0:0:0:9", "2001:db8:abcd:12:1:2:3:4",
+        ].map { resolve($0, []) }
+        #expect(Set(sameSubnet) == ["2001:db8:abcd:12::/64"])
+        #expect(resolve("2001:db8:abcd:13::1", []) != sameSubnet[0])
+        // `::ffff:a.b.c.d` and `a.b.c.d` were two buckets.
+        #expect(resolve("::ffff:198.51.100.7", []) == "198.51.100.7")
+        #expect(resolve("10.0.0.1", ["::ffff:198.51.100.7"]) == "198.51.100.7")
+        // An X-Forwarded-For entry with a port made every client share the proxy's bucket.
+        #expect(resolve("10.0.0.1", ["198.51.100.7:51234"]) == "198.51.100.7")
+        #expect(resolve("10.0.0.1", ["[2001:db8:1:2::5]:443"]) == "2001:db8:1:2::/64")
+        #expect(resolve("10.0.0.1", ["[2001:db8:1:2::5]"]) == "2001:db8:1:2::/64")
+        #expect(resolve("10.0.0.1", ["2001:db8:1:2::5"]) == "2001:db8:1:2::/64")
+        #expect(resolve("10.0.0.1", ["198.51.100.7:51234", "10.0.0.2:80"]) == "198.51.100.7")
+        let garbage = [resolve("10.0.0.1", ["garbage"]), resolve("10.0.0.1", ["also garbage"])]
+        #expect(!garbage.contains("10.0.0.1"))
+        #expect(garbage[0] != garbage[1])
     }
 }

@@ -350,4 +350,36 @@ struct RateLimitStoreTests {
             #expect(try await env.count("SELECT count(*) FROM rate_limit_counters") == 1)
         }
     }
+
+    @Test(
+        "unhit takes back one hit of the current window only, never below zero; clear forgets a prefix and its sub-buckets only",
+        arguments: Backend.allCases)
+    func unhitAndClear(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.database.migrate(logger: env.logger)
+            let store = env.database.rateLimits
+            let first = Date(timeIntervalSince1970: 1_800_000_000)
+            let second = first.addingTimeInterval(900)
+            _ = try await store.hit(bucket: "b", windowStart: first)
+            _ = try await store.hit(bucket: "b", windowStart: first)
+            try await store.unhit(bucket: "b", windowStart: first)
+            #expect(try await store.hits(bucket: "b", windowStart: first) == 1)
+            try await store.unhit(bucket: "b", windowStart: second)  // the window moved on: nothing
+            #expect(try await store.hits(bucket: "b", windowStart: first) == 1)
+            try await store.unhit(bucket: "b", windowStart: first)
+            try await store.unhit(bucket: "b", windowStart: first)
+            #expect(try await store.hits(bucket: "b", windowStart: first) == 0)
+
+            for bucket in ["login-failure:ab", "login-failure:ab:10.0.0.1", "login-failure:abc", "login-failure:a_"] {
+                _ = try await store.hit(bucket: bucket, windowStart: first)
+            }
+            try await store.clear(prefix: "login-failure:ab")
+            #expect(try await store.hits(bucket: "login-failure:ab", windowStart: first) == 0)
+            #expect(try await store.hits(bucket: "login-failure:ab:10.0.0.1", windowStart: first) == 0)
+            #expect(try await store.hits(bucket: "login-failure:abc", windowStart: first) == 1)
+            try await store.clear(prefix: "login-failure:a%")  // wildcards are literal
+            #expect(try await store.hits(bucket: "login-failure:a_", windowStart: first) == 1)
+            #expect(try await store.hits(bucket: "login-failure:abc", windowStart: first) == 1)
+        }
+    }
 }

@@ -24,7 +24,7 @@ struct PasswordResetController {
         let key = try IdempotencyKey.read(from: request.headers)
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
-        try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
+        try await limiter.consumeEmailRequest(email: email, clientNetwork: context.clientNetwork, limits: limits)
         let outcome = try await service.requestReset(
             for: email, idempotencyKey: key, requestID: context.requestID, logger: context.logger)
         return Accepted.response(outcome)
@@ -63,24 +63,26 @@ struct PasswordResetController {
         }
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["token", "password"])
-        try await service.reset(
+        let email = try await service.reset(
             token: values["token"]!,
             password: values["password"]!,
             requestID: context.requestID,
             logger: context.logger
         )
+        try await clearLoginFailures(email)
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])
     }
 
     private func resetFromForm(_ request: Request, context: AppRequestContext) async throws -> Response {
         let fields = try await BodyReader.form(FormFields.self, from: request, context: context)
         do {
-            try await service.reset(
+            let email = try await service.reset(
                 token: fields?.token ?? "",
                 password: fields?.password ?? "",
                 requestID: context.requestID,
                 logger: context.logger
             )
+            try await clearLoginFailures(email)
         } catch {
             return Self.page(for: ProblemMiddleware.problem(for: error))
         }
@@ -91,8 +93,16 @@ struct PasswordResetController {
         )
     }
 
+    /// A completed reset gives the owner the account back: the login throttle that a third
+    /// party's guesses filled is cleared.
+    private func clearLoginFailures(_ email: EmailAddress?) async throws {
+        if let email { try await limiter.clearLoginFailures(email: email) }
+    }
+
     private static func page(for problem: Problem) -> Response {
         let detail = problem.errors?.map(\.detail).joined(separator: " ") ?? problem.detail
-        return HTMLPages.response(status: .init(code: problem.status), title: problem.title, message: detail)
+        var page = HTMLPages.response(status: .init(code: problem.status), title: problem.title, message: detail)
+        for field in problem.headers { page.headers[field.name] = field.value }  // e.g. Retry-After
+        return page
     }
 }

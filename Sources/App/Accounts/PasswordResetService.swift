@@ -90,10 +90,11 @@ public struct PasswordResetService: Sendable {
         _ = try await usableToken(rawToken)
     }
 
-    /// Sets `password` for the account the token belongs to.
+    /// Sets `password` for the account the token belongs to; returns the account's address.
+    @discardableResult
     public func reset(
         token rawToken: String, password: String, requestID: String?, logger: Logger
-    ) async throws {
+    ) async throws -> EmailAddress? {
         let (token, account) = try await usableToken(rawToken)
         let violations = policy.violations(password: password, email: EmailAddress(account.email))
         guard violations.isEmpty else { throw PasswordResetError(.invalidPassword(violations)) }
@@ -116,6 +117,7 @@ public struct PasswordResetService: Sendable {
         signal.notify()
         logger.info(
             "password reset", metadata: ["event": "user.password_reset", "user_id": "\(account.id.lowercased)"])
+        return EmailAddress(account.email)
     }
 
     private func usableToken(_ rawToken: String) async throws -> (OpaqueToken, AccountRecord) {

@@ -20,7 +20,7 @@ struct RegistrationController {
         let input = try RegistrationInput(json: object, policy: policy)
         // Under overload, refuse before touching the rate-limit counters or the database.
         try await service.hasher.checkCapacity()
-        try await limiter.consume("register:ip:\(context.clientIP)", limit: limits.registerPerIP)
+        try await limiter.consume("register:ip:\(context.clientNetwork)", limit: limits.registerPerIP)
         try await limiter.consume(
             "register:email:\(RateLimiter.addressKey(input.email))", limit: limits.registerPerEmail)
         let outcome = try await service.register(

@@ -27,7 +27,7 @@ struct VerificationController {
         let key = try IdempotencyKey.read(from: request.headers)
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let email = try StringFields.email(object)
-        try await limiter.consumeEmailRequest(email: email, clientIP: context.clientIP, limits: limits)
+        try await limiter.consumeEmailRequest(email: email, clientNetwork: context.clientNetwork, limits: limits)
         let outcome = try await registration.resendVerification(
             to: email, idempotencyKey: key, requestID: context.requestID, logger: context.logger)
         return Accepted.response(outcome)
@@ -105,7 +105,7 @@ struct VerificationController {
             if let password {
                 // A password check costs a bcrypt verification: admitted and limited like a login.
                 try await service.hasher.checkCapacity()
-                try await limiter.consume("verify-password:ip:\(context.clientIP)", limit: limits.loginPerIP)
+                try await limiter.consume("verify-password:ip:\(context.clientNetwork)", limit: limits.loginPerIP)
                 outcome = try await service.verify(token: token, password: password, logger: context.logger)
             } else {
                 outcome = try await service.verify(token: token, logger: context.logger)

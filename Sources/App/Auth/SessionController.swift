@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 
@@ -43,26 +44,23 @@ struct SessionController {
             values["email"].flatMap { StringFields.emailViolation($0) }.map { [$0] } ?? []
         }
         let email = EmailAddress(values["email"]!)!
-        let failures = "login-failure:\(RateLimiter.addressKey(email))"
         let pair: TokenPair
         // Under overload, refuse before touching the rate-limit counters or the database.
         try await sessions.hasher.checkCapacity()
+        let started = Date()
         do {
-            try await limiter.consume("login:ip:\(context.clientIP)", limit: limits.loginPerIP)
-            // Brute-force throttle per account: failed attempts count, and once an address has
-            // had too many in the window, further attempts are refused without checking the
-            // password, until the window ends. Unknown addresses count the same way, so the
-            // throttle does not reveal which addresses exist.
-            try await limiter.check(failures, limit: limits.loginFailuresPerAccount)
+            try await limiter.consume("login:ip:\(context.clientNetwork)", limit: limits.loginPerIP)
+            try await limiter.consumeLoginAttempt(
+                email: email, clientNetwork: context.clientNetwork, limits: limits, now: started)
             pair = try await sessions.login(email: email, password: values["password"]!, logger: context.logger)
         } catch AuthError.invalidCredentials {
             metrics.login("invalid_credentials")
-            try await limiter.record(failures)
             throw AuthError.invalidCredentials
         } catch let error as RateLimitExceeded {
             metrics.login("throttled")
             throw error
         }
+        try await limiter.loginSucceeded(email: email, clientNetwork: context.clientNetwork, startedAt: started)
         metrics.login("success")
         return Self.noStore(TokenResponse(pair))
     }

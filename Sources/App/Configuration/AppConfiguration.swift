@@ -189,6 +189,8 @@ public struct AppConfiguration: Sendable {
             registerPerEmail: try limit("RATE_LIMIT_REGISTER_PER_EMAIL", defaults.registerPerEmail),
             loginPerIP: try limit("RATE_LIMIT_LOGIN_PER_IP", defaults.loginPerIP),
             loginFailuresPerAccount: try limit("LOGIN_FAILURES_PER_ACCOUNT", defaults.loginFailuresPerAccount),
+            loginFailuresPerAccountCeiling: try limit(
+                "LOGIN_FAILURES_PER_ACCOUNT_CEILING", defaults.loginFailuresPerAccountCeiling),
             emailRequestsPerIP: try limit("RATE_LIMIT_EMAIL_REQUESTS_PER_IP", defaults.emailRequestsPerIP),
             emailRequestsPerAddress: try limit(
                 "RATE_LIMIT_EMAIL_REQUESTS_PER_ADDRESS", defaults.emailRequestsPerAddress)

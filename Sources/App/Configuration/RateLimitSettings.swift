@@ -6,8 +6,12 @@ public struct RateLimitSettings: Sendable {
     public var registerPerIP: Int
     public var registerPerEmail: Int
     public var loginPerIP: Int
-    /// Failed logins per account per window before further attempts are refused.
+    /// Login attempts per account and client network per window that may fail before
+    /// further attempts from that network are refused.
     public var loginFailuresPerAccount: Int
+    /// The same for all networks together: a ceiling against guessing spread over many
+    /// networks, high enough that one third party cannot lock the owner out.
+    public var loginFailuresPerAccountCeiling: Int
     /// Resend and forgot requests, together.
     public var emailRequestsPerIP: Int
     public var emailRequestsPerAddress: Int
@@ -18,6 +22,7 @@ public struct RateLimitSettings: Sendable {
         registerPerEmail: Int = 5,
         loginPerIP: Int = 100,
         loginFailuresPerAccount: Int = 10,
+        loginFailuresPerAccountCeiling: Int = 100,
         emailRequestsPerIP: Int = 20,
         emailRequestsPerAddress: Int = 5
     ) {
@@ -26,6 +31,7 @@ public struct RateLimitSettings: Sendable {
         self.registerPerEmail = registerPerEmail
         self.loginPerIP = loginPerIP
         self.loginFailuresPerAccount = loginFailuresPerAccount
+        self.loginFailuresPerAccountCeiling = loginFailuresPerAccountCeiling
         self.emailRequestsPerIP = emailRequestsPerIP
         self.emailRequestsPerAddress = emailRequestsPerAddress
     }
@@ -36,6 +42,7 @@ public struct RateLimitSettings: Sendable {
         registerPerEmail: 1_000_000,
         loginPerIP: 1_000_000,
         loginFailuresPerAccount: 1_000_000,
+        loginFailuresPerAccountCeiling: 1_000_000,
         emailRequestsPerIP: 1_000_000,
         emailRequestsPerAddress: 1_000_000
     )

@@ -10,8 +10,9 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String
     /// The TCP peer; the client address when no proxy is in front.
     public let remoteAddress: SocketAddress?
-    /// The client's IP address for rate limits; set by `ClientAddressMiddleware`.
-    public var clientIP: String = "unknown"
+    /// The client's network as rate limits count it (an IPv4 address or an IPv6 /64); set by
+    /// `ClientAddressMiddleware`.
+    public var clientNetwork: String = "unknown"
     /// How long the body may take to arrive; set from `REQUEST_TIMEOUT` by `ClientAddressMiddleware`.
     public var bodyTimeout: Duration = .seconds(10)
     /// Set by `AuthenticationMiddleware` on protected routes.

@@ -3,10 +3,15 @@ import Hummingbird
 import NIOCore
 
 /// Sets what the request's handlers need to know about its connection: the body timeout, and
-/// the client's IP address for rate limits: the TCP peer, unless the peer is a
-/// trusted proxy (`TRUSTED_PROXIES`); then the right-most `X-Forwarded-For` entry that is
-/// not itself a trusted proxy. Entries a client wrote itself sit further left and are never
-/// believed.
+/// the client's network for rate limits: the TCP peer, unless the peer is a trusted proxy
+/// (`TRUSTED_PROXIES`); then the right-most `X-Forwarded-For` entry that is not itself a
+/// trusted proxy. Entries a client wrote itself sit further left and are never believed.
+///
+/// Addresses are normalised before they name a bucket: an IPv4-mapped IPv6 address is its
+/// IPv4 address, an IPv6 address counts by its /64 (one subscriber usually holds a whole /64,
+/// so per-address buckets would give them 2^64 of them), and `ip:port` and `[v6]:port`
+/// entries lose their port. An entry that is no address gets a bucket of its own rather than
+/// the proxy's, which would make every client share one budget.
 struct ClientAddressMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -18,7 +23,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         context.bodyTimeout = bodyTimeout
-        context.clientIP = Self.clientIP(
+        context.clientNetwork = Self.clientNetwork(
             peer: context.remoteAddress?.ipAddress,
             forwardedFor: request.headers[values: .xForwardedFor],
             trustedProxies: trustedProxies
@@ -26,16 +31,41 @@ struct ClientAddressMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func clientIP(peer: String?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> String {
+    static func clientNetwork(peer: String?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> String {
         guard let peer else { return "unknown" }
         func trusted(_ ip: String) -> Bool { trustedProxies.contains { $0.contains(ip) } }
-        guard trusted(peer) else { return peer }
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        for hop in hops.reversed() where !trusted(hop) {
-            // A malformed entry is as good as none: fall back to the proxy itself.
-            return IPNetwork.bytes(of: hop) == nil ? peer : hop
+        let peerNetwork = network(of: peer) ?? peer
+        guard trusted(peer) else { return peerNetwork }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map {
+            host(ofForwardedEntry: $0.trimmingCharacters(in: .whitespaces))
         }
-        return hops.first ?? peer
+        for hop in hops.reversed() where !trusted(hop) {
+            return network(of: hop) ?? "unparsed:\(hop.prefix(64))"
+        }
+        return hops.first.flatMap(network(of:)) ?? peerNetwork
+    }
+
+    /// The bucket name of an address: dotted IPv4 (IPv4-mapped IPv6 included), or the /64 of
+    /// an IPv6 address; nil when `text` is no address.
+    static func network(of text: String) -> String? {
+        guard let bytes = IPNetwork.bytes(of: text) else { return nil }
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        let groups = stride(from: 0, to: 8, by: 2).map {
+            String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16)
+        }
+        return groups.joined(separator: ":") + "::/64"
+    }
+
+    /// An `X-Forwarded-For` entry without brackets or port: `1.2.3.4:5678` → `1.2.3.4`,
+    /// `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address is left as it is.
+    static func host(ofForwardedEntry entry: String) -> String {
+        if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
+            return String(entry[entry.index(after: entry.startIndex)..<close])
+        }
+        if entry.utf8.count(where: { $0 == UInt8(ascii: ":") }) == 1, let colon = entry.firstIndex(of: ":") {
+            return String(entry[..<colon])
+        }
+        return entry
     }
 }
 

@@ -21,22 +21,42 @@ public struct RateLimiter: Sendable {
         if hits > limit { throw RateLimitExceeded(retryAfter: retryAfter(start, now)) }
     }
 
-    /// Refuses when the bucket has already reached `limit` in this window; counts nothing.
-    func check(_ bucket: String, limit: Int, now: Date = Date()) async throws {
-        let start = windowStart(now)
-        if try await store.hits(bucket: bucket, windowStart: start) >= limit {
-            throw RateLimitExceeded(retryAfter: retryAfter(start, now))
-        }
+    /// The login throttle, counted before the password is checked, so a limit of N admits at
+    /// most N guesses however many arrive at once: every attempt counts as a failure in the
+    /// account's bucket for this client network (`loginFailuresPerAccount`) and in its bucket
+    /// for all networks (`loginFailuresPerAccountCeiling`, much higher, so one third party
+    /// cannot lock the owner out from everywhere); a successful login takes its count back
+    /// (`loginSucceeded`). Unknown addresses count the same way, so the throttle reveals
+    /// nothing.
+    func consumeLoginAttempt(
+        email: EmailAddress, clientNetwork: String, limits: RateLimitSettings, now: Date = Date()
+    ) async throws {
+        let account = Self.loginFailureBucket(email)
+        try await consume("\(account):\(clientNetwork)", limit: limits.loginFailuresPerAccount, now: now)
+        try await consume(account, limit: limits.loginFailuresPerAccountCeiling, now: now)
     }
 
-    /// Counts one event (e.g. a failed login) without refusing anything.
-    func record(_ bucket: String, now: Date = Date()) async throws {
-        _ = try await store.hit(bucket: bucket, windowStart: windowStart(now))
+    /// Takes back the count of a login attempt that turned out right.
+    func loginSucceeded(email: EmailAddress, clientNetwork: String, startedAt: Date) async throws {
+        let account = Self.loginFailureBucket(email)
+        let start = windowStart(startedAt)
+        try await store.unhit(bucket: "\(account):\(clientNetwork)", windowStart: start)
+        try await store.unhit(bucket: account, windowStart: start)
+    }
+
+    /// Forgets every failed login of the account (a completed password reset: the owner is
+    /// back in control, whoever was guessing).
+    func clearLoginFailures(email: EmailAddress) async throws {
+        try await store.clear(prefix: Self.loginFailureBucket(email))
+    }
+
+    private static func loginFailureBucket(_ email: EmailAddress) -> String {
+        "login-failure:\(addressKey(email))"
     }
 
     /// The shared budget of resend and forgot requests, per client IP and per address.
-    func consumeEmailRequest(email: EmailAddress, clientIP: String, limits: RateLimitSettings) async throws {
-        try await consume("email-request:ip:\(clientIP)", limit: limits.emailRequestsPerIP)
+    func consumeEmailRequest(email: EmailAddress, clientNetwork: String, limits: RateLimitSettings) async throws {
+        try await consume("email-request:ip:\(clientNetwork)", limit: limits.emailRequestsPerIP)
         try await consume("email-request:address:\(Self.addressKey(email))", limit: limits.emailRequestsPerAddress)
     }
 

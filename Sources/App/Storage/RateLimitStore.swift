@@ -7,6 +7,11 @@ public protocol RateLimitStore: Sendable {
     func hit(bucket: String, windowStart: Date) async throws -> Int
     /// The hits in the window starting at `windowStart`, without counting one.
     func hits(bucket: String, windowStart: Date) async throws -> Int
+    /// Takes back one hit counted in the window starting at `windowStart` (never below zero;
+    /// nothing when the window has moved on).
+    func unhit(bucket: String, windowStart: Date) async throws
+    /// Forgets the bucket `prefix` and every bucket named `prefix:…`.
+    func clear(prefix: String) async throws
     /// Forgets counters of windows that started before `date`.
     func purge(before date: Date) async throws
 }

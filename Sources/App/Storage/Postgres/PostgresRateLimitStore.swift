@@ -37,6 +37,32 @@ struct PostgresRateLimitStore: RateLimitStore {
         }
     }
 
+    func unhit(bucket: String, windowStart: Date) async throws {
+        try await calls.run {
+            try await client.query(
+                """
+                UPDATE rate_limit_counters SET hits = hits - 1
+                WHERE bucket = \(bucket) AND window_start = \(windowStart) AND hits > 0
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    func clear(prefix: String) async throws {
+        let pattern = Self.likeEscaped(prefix) + ":%"
+        try await calls.run {
+            try await client.query(
+                "DELETE FROM rate_limit_counters WHERE bucket = \(prefix) OR bucket LIKE \(pattern)", logger: logger)
+        }
+    }
+
+    /// `text` with LIKE's wildcards and escape character taken literally.
+    static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+
     func purge(before date: Date) async throws {
         try await calls.run {
             try await client.query("DELETE FROM rate_limit_counters WHERE window_start < \(date)", logger: logger)

@@ -32,6 +32,25 @@ struct SQLiteRateLimitStore: RateLimitStore {
         }
     }
 
+    func unhit(bucket: String, windowStart: Date) async throws {
+        try await storage.withConnection { connection in
+            _ = try await connection.query(
+                "UPDATE rate_limit_counters SET hits = hits - 1 WHERE bucket = ? AND window_start = ? AND hits > 0",
+                [.text(bucket), SQLiteData(windowStart)]
+            )
+        }
+    }
+
+    func clear(prefix: String) async throws {
+        let pattern = PostgresRateLimitStore.likeEscaped(prefix) + ":%"
+        try await storage.withConnection { connection in
+            _ = try await connection.query(
+                "DELETE FROM rate_limit_counters WHERE bucket = ? OR bucket LIKE ? ESCAPE '\\'",
+                [.text(prefix), .text(pattern)]
+            )
+        }
+    }
+
     func purge(before date: Date) async throws {
         try await storage.withConnection { connection in
             _ = try await connection.query("DELETE FROM rate_limit_counters WHERE window_start < ?", [SQLiteData(date)])
