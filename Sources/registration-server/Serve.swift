@@ -21,6 +21,11 @@ struct Serve: AsyncParsableCommand {
                 "email_transport": "\(configuration.emailTransport.name)",
             ]
         )
+        if configuration.databaseTLSDisabled {
+            logger.warning(
+                "DATABASE_TLS=disable: the database connection is not required to be encrypted",
+                metadata: ["event": "db.tls_disabled"])
+        }
         if configuration.environment == .development {
             printDevelopmentBanner(configuration)
         }

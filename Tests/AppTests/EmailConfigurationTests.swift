@@ -7,13 +7,42 @@ import Testing
 struct EmailConfigurationTests {
     /// What a production deployment sets besides the transport.
     let production = [
-        "APP_ENV": "production", "DATABASE_URL": "postgres://app:secret@db.internal/registration",
+        "APP_ENV": "production", "DATABASE_URL": "postgres://app:secret@db.internal/registration?sslmode=require",
         "JWT_PRIVATE_KEY": P256.Signing.PrivateKey().pemRepresentation, "TRUST_PROXY_TLS": "true",
         "PUBLIC_BASE_URL": "https://accounts.example.com",
     ]
 
     private func configuration(_ extra: [String: String]) throws -> AppConfiguration {
         try AppConfiguration(environment: production.merging(extra) { $1 })
+    }
+
+    @Test(
+        "production refuses links over http, a database connection without sslmode=require unless DATABASE_TLS=disable, and BCRYPT_COST below 10"
+    )
+    func productionRefusesWeakSettings() throws {
+        let sendgrid = ["EMAIL_TRANSPORT": "sendgrid", "SENDGRID_API_KEY": "SG.example"]
+        #expect(try configuration(sendgrid).bcryptCost == 12)
+        func refused(_ extra: [String: String]) -> String? {
+            do {
+                _ = try configuration(sendgrid.merging(extra) { $1 })
+                return nil
+            } catch {
+                return (error as? ConfigurationError)?.variable
+            }
+        }
+        #expect(refused(["PUBLIC_BASE_URL": "http://accounts.example.com"]) == "PUBLIC_BASE_URL")
+        for url in ["postgres://app:secret@db.internal/registration", "postgres://app@db/registration?sslmode=prefer"] {
+            #expect(refused(["DATABASE_URL": url]) == "DATABASE_URL", "\(url)")
+        }
+        #expect(refused(["DATABASE_URL": "postgres://app@db/registration?sslmode=verify-full"]) == nil)
+        let optedOut = try configuration(
+            sendgrid.merging(["DATABASE_URL": "postgres://app@localhost/registration", "DATABASE_TLS": "disable"]) {
+                $1
+            })
+        #expect(optedOut.databaseTLSDisabled)
+        #expect(refused(["DATABASE_TLS": "sometimes"]) == "DATABASE_TLS")
+        #expect(refused(["BCRYPT_COST": "9"]) == "BCRYPT_COST")
+        #expect(refused(["BCRYPT_COST": "10"]) == nil)
     }
 
     private func refusal(_ extra: [String: String]) -> ConfigurationError? {

@@ -12,6 +12,9 @@ public struct AppConfiguration: Sendable {
     /// The metrics listener's address (`METRICS_HOST`, `METRICS_PORT`): never the public port.
     public var metricsHost = "127.0.0.1"
     public var metricsPort = 9464
+    /// `DATABASE_TLS=disable`: production's explicit opt-out of an encrypted database
+    /// connection (logged at start-up).
+    public var databaseTLSDisabled = false
     public var database: DatabaseSettings
     /// Base of links in emails, without a trailing slash, e.g. `https://accounts.example.com`.
     public var publicBaseURL: String
@@ -233,6 +236,33 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "METRICS_PORT", reason: "must differ from PORT (\(port)): metrics never share the public port"
             )
+        }
+        let databaseTLS = try env.oneOf("DATABASE_TLS", default: true, choices: ["require": true, "disable": false])
+        databaseTLSDisabled = !databaseTLS
+        if appEnvironment == .production {
+            try refuseWeakProductionSettings(databaseTLS: databaseTLS)
+        }
+    }
+
+    /// What `APP_ENV=production` refuses besides the rules read with each setting: links over
+    /// plain HTTP, a database connection that may be unencrypted or unauthenticated, a weak
+    /// bcrypt cost.
+    private func refuseWeakProductionSettings(databaseTLS: Bool) throws(ConfigurationError) {
+        guard publicBaseURL.lowercased().hasPrefix("https://") else {
+            throw ConfigurationError(
+                variable: "PUBLIC_BASE_URL",
+                reason: "must be an https URL when APP_ENV=production: the links in emails carry one-time tokens")
+        }
+        if case .postgres(let postgres) = database, postgres.tlsMode != .require, databaseTLS {
+            throw ConfigurationError(
+                variable: "DATABASE_URL",
+                reason:
+                    "needs sslmode=require (or verify-full) when APP_ENV=production; for a database on the same "
+                    + "private host, opt out explicitly with DATABASE_TLS=disable"
+            )
+        }
+        guard bcryptCost >= 10 else {
+            throw ConfigurationError(variable: "BCRYPT_COST", reason: "must be at least 10 when APP_ENV=production")
         }
     }
 

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Accepts the libpq URL form `postgres://user:password@host:port/database?sslmode=...`.
 /// `sslmode` is `disable`, `prefer` (the default, as in libpq) or `require`; `require`
-/// also verifies the server certificate against the system trust store.
+/// also verifies the server certificate against the system trust store, so libpq's
+/// `verify-full` (and `verify-ca`) are accepted as its synonyms.
 public struct PostgresSettings: Sendable, Equatable {
     public enum TLSMode: String, Sendable {
         case disable
@@ -69,8 +70,11 @@ public struct PostgresSettings: Sendable, Equatable {
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
-                guard let value = item.value.flatMap({ TLSMode(rawValue: $0.lowercased()) }) else {
-                    throw ConfigurationError(variable: variable, reason: "sslmode must be disable, prefer or require")
+                // libpq's verify-ca and verify-full: what `require` does here anyway.
+                let aliases = ["verify-full": TLSMode.require, "verify-ca": .require]
+                guard let raw = item.value?.lowercased(), let value = TLSMode(rawValue: raw) ?? aliases[raw] else {
+                    throw ConfigurationError(
+                        variable: variable, reason: "sslmode must be disable, prefer, require or verify-full")
                 }
                 tlsMode = value
             default:
