@@ -92,6 +92,7 @@ public func buildApplication(
         hasher: hasher,
         tokens: tokens,
         refreshTokenTTL: configuration.auth.refreshTokenTTL,
+        refreshTokenMaxAge: configuration.auth.refreshTokenMaxAge,
         registration: registration
     )
     let resets = PasswordResetService(

@@ -230,6 +230,31 @@ struct RateLimitTests {
         }
     }
 
+    @Test("refresh-token exchanges are limited per client network", arguments: Backend.allCases)
+    func refreshPerIP(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(refreshPerIP: 3) }
+        ) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: "refresher@example.com", password: "right passphrase")
+                var token =
+                    try await client.login(email: "refresher@example.com", password: "right passphrase")
+                    .json["refresh_token"] as? String ?? ""
+                for _ in 0..<3 {
+                    let response = try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token])
+                    #expect(response.status == .ok)
+                    token = response.json["refresh_token"] as? String ?? ""
+                }
+                let limited = try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token])
+                #expect(limited.status == .tooManyRequests)
+                #expect(limited.headers[.retryAfter] != nil)
+                try await endWindow(env)
+                #expect(
+                    try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token]).status == .ok)
+            }
+        }
+    }
+
     @Test("successful logins do not count towards the throttle", arguments: Backend.allCases)
     func successesDoNotCount(backend: Backend) async throws {
         try await TestEnvironment.with(

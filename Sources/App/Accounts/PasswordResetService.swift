@@ -109,7 +109,7 @@ public struct PasswordResetService: Sendable {
             try await transaction.markPasswordResetTokenUsed(hash: token.hash, at: now)
             try await transaction.updatePasswordHash(
                 accountID: record.accountID, passwordHash: passwordHash, at: now)
-            try await transaction.revokeRefreshTokens(accountID: record.accountID, at: now)
+            try await transaction.endSessions(accountID: record.accountID, at: now)
             try await transaction.enqueueEmail(
                 OutboxEmail(EmailTemplates.passwordChanged(), to: account.email, at: now, requestID: requestID)
             )

@@ -69,6 +69,7 @@ struct SessionController {
     {
         let object = try await BodyReader.jsonObject(from: request, context: context)
         let values = try StringFields.read(object, ["refresh_token"])
+        try await limiter.consume("refresh:ip:\(context.clientNetwork)", limit: limits.refreshPerIP)
         let pair = try await sessions.refresh(values["refresh_token"]!, logger: context.logger)
         return Self.noStore(TokenResponse(pair))
     }

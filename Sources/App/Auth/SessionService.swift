@@ -12,6 +12,7 @@ public struct SessionService: Sendable {
     let hasher: PasswordHasher
     let tokens: AccessTokens
     let refreshTokenTTL: Duration
+    let refreshTokenMaxAge: Duration
     /// Sends a pending account's link again when its owner logs in with the right password.
     let registration: RegistrationService?
     /// A real hash of a random password, checked when the address is unknown so that an
@@ -20,9 +21,10 @@ public struct SessionService: Sendable {
 
     public init(
         store: any AccountStore, hasher: PasswordHasher, tokens: AccessTokens, refreshTokenTTL: Duration,
-        registration: RegistrationService? = nil
+        refreshTokenMaxAge: Duration? = nil, registration: RegistrationService? = nil
     ) async throws {
         self.store = store
+        self.refreshTokenMaxAge = refreshTokenMaxAge ?? refreshTokenTTL
         self.registration = registration
         self.hasher = hasher
         self.tokens = tokens
@@ -83,10 +85,17 @@ public struct SessionService: Sendable {
         }
     }
 
+    /// Starts a session for `account` as it was read before its password was checked. If the
+    /// account's session epoch moved meanwhile (a password change or reset committed while the
+    /// hash was being checked), the password that was checked is no longer the account's:
+    /// refused like a wrong one, so no session outlives a reset that raced it.
     private func startSession(for account: AccountRecord, rehashed: String?) async throws -> TokenPair {
         let now = Date()
         let refresh = OpaqueToken.generate()
-        try await store.withTransaction { transaction in
+        let current = try await store.withTransaction { transaction -> AccountRecord? in
+            guard let current = try await transaction.accountForSession(id: account.id),
+                current.status == .active, current.sessionEpoch == account.sessionEpoch
+            else { return nil }
             if let rehashed {
                 try await transaction.updatePasswordHash(accountID: account.id, passwordHash: rehashed, at: now)
             }
@@ -96,12 +105,16 @@ public struct SessionService: Sendable {
                     accountID: account.id,
                     familyID: UUID(),
                     createdAt: now,
-                    expiresAt: now.addingTimeInterval(refreshTokenTTL.timeInterval)
+                    expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
+                    sessionEpoch: current.sessionEpoch,
+                    familyCreatedAt: now
                 )
             )
+            return current
         }
+        guard let current else { throw AuthError.invalidCredentials }
         return TokenPair(
-            accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
+            accessToken: try await tokens.issue(accountID: current.id, role: current.role, now: now),
             expiresIn: Int(tokens.lifetime.components.seconds),
             refreshToken: refresh.value
         )
@@ -129,9 +142,17 @@ public struct SessionService: Sendable {
                 try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
                 return .reused(accountID: record.accountID)
             }
-            guard record.expiresAt > now, let account = try await transaction.account(id: record.accountID),
+            let endOfFamily = record.familyCreatedAt.addingTimeInterval(refreshTokenMaxAge.timeInterval)
+            guard record.expiresAt > now, endOfFamily > now,
+                let account = try await transaction.accountForSession(id: record.accountID),
                 account.status == .active
             else { return .refused }
+            // A password change or reset since the family's login ended it, even if its
+            // revocation missed this token (it was being rotated at that moment).
+            guard account.sessionEpoch == record.sessionEpoch else {
+                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+                return .refused
+            }
             try await transaction.markRefreshTokenRotated(hash: presented.hash, at: now)
             try await transaction.insertRefreshToken(
                 NewRefreshToken(
@@ -139,7 +160,9 @@ public struct SessionService: Sendable {
                     accountID: account.id,
                     familyID: record.familyID,
                     createdAt: now,
-                    expiresAt: now.addingTimeInterval(refreshTokenTTL.timeInterval)
+                    expiresAt: min(now.addingTimeInterval(refreshTokenTTL.timeInterval), endOfFamily),
+                    sessionEpoch: record.sessionEpoch,
+                    familyCreatedAt: record.familyCreatedAt
                 )
             )
             return .rotated(account)

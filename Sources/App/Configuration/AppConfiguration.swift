@@ -196,7 +196,8 @@ public struct AppConfiguration: Sendable {
                 "LOGIN_FAILURES_PER_ACCOUNT_CEILING", defaults.loginFailuresPerAccountCeiling),
             emailRequestsPerIP: try limit("RATE_LIMIT_EMAIL_REQUESTS_PER_IP", defaults.emailRequestsPerIP),
             emailRequestsPerAddress: try limit(
-                "RATE_LIMIT_EMAIL_REQUESTS_PER_ADDRESS", defaults.emailRequestsPerAddress)
+                "RATE_LIMIT_EMAIL_REQUESTS_PER_ADDRESS", defaults.emailRequestsPerAddress),
+            refreshPerIP: try limit("RATE_LIMIT_REFRESH_PER_IP", defaults.refreshPerIP)
         )
         let verifyConfirmStep = try env.oneOf(
             "VERIFY_CONFIRM_STEP",

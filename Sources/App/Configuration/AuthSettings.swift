@@ -12,7 +12,10 @@ public struct AuthSettings: Sendable {
     /// `aud` of issued tokens, and the audience a presented token must name.
     public var audience: String
     public var accessTokenTTL: Duration
+    /// Sliding: each refresh token is valid this long after it was issued.
     public var refreshTokenTTL: Duration
+    /// Absolute: no token of a family is valid longer than this after its login.
+    public var refreshTokenMaxAge: Duration
 
     public init(
         signingKey: ES256PrivateKey? = nil,
@@ -20,7 +23,8 @@ public struct AuthSettings: Sendable {
         issuer: String,
         audience: String,
         accessTokenTTL: Duration = .seconds(900),
-        refreshTokenTTL: Duration = .seconds(30 * 24 * 3600)
+        refreshTokenTTL: Duration = .seconds(30 * 24 * 3600),
+        refreshTokenMaxAge: Duration = .seconds(30 * 24 * 3600)
     ) {
         self.signingKey = signingKey
         self.previousPublicKeys = previousPublicKeys
@@ -28,6 +32,7 @@ public struct AuthSettings: Sendable {
         self.audience = audience
         self.accessTokenTTL = accessTokenTTL
         self.refreshTokenTTL = refreshTokenTTL
+        self.refreshTokenMaxAge = refreshTokenMaxAge
     }
 
     /// Reads the keys and token settings; key material comes from the variable itself or from
@@ -77,6 +82,9 @@ public struct AuthSettings: Sendable {
             accessTokenTTL: .seconds(try env.integer("ACCESS_TOKEN_TTL", default: 900, range: 60...86400)),
             refreshTokenTTL: .seconds(
                 try env.integer("REFRESH_TOKEN_TTL", default: 30 * 24 * 3600, range: 300...(365 * 24 * 3600))
+            ),
+            refreshTokenMaxAge: .seconds(
+                try env.integer("REFRESH_TOKEN_MAX_AGE", default: 30 * 24 * 3600, range: 300...(365 * 24 * 3600))
             )
         )
     }

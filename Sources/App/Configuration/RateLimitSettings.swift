@@ -12,6 +12,8 @@ public struct RateLimitSettings: Sendable {
     /// The same for all networks together: a ceiling against guessing spread over many
     /// networks, high enough that one third party cannot lock the owner out.
     public var loginFailuresPerAccountCeiling: Int
+    /// Refresh-token exchanges per client network (a NAT may hold many users).
+    public var refreshPerIP: Int
     /// Resend and forgot requests, together.
     public var emailRequestsPerIP: Int
     public var emailRequestsPerAddress: Int
@@ -24,7 +26,8 @@ public struct RateLimitSettings: Sendable {
         loginFailuresPerAccount: Int = 10,
         loginFailuresPerAccountCeiling: Int = 100,
         emailRequestsPerIP: Int = 20,
-        emailRequestsPerAddress: Int = 5
+        emailRequestsPerAddress: Int = 5,
+        refreshPerIP: Int = 1000
     ) {
         self.window = window
         self.registerPerIP = registerPerIP
@@ -34,6 +37,7 @@ public struct RateLimitSettings: Sendable {
         self.loginFailuresPerAccountCeiling = loginFailuresPerAccountCeiling
         self.emailRequestsPerIP = emailRequestsPerIP
         self.emailRequestsPerAddress = emailRequestsPerAddress
+        self.refreshPerIP = refreshPerIP
     }
 
     /// No practical limit; for tests that are about something else.
@@ -44,6 +48,7 @@ public struct RateLimitSettings: Sendable {
         loginFailuresPerAccount: 1_000_000,
         loginFailuresPerAccountCeiling: 1_000_000,
         emailRequestsPerIP: 1_000_000,
-        emailRequestsPerAddress: 1_000_000
+        emailRequestsPerAddress: 1_000_000,
+        refreshPerIP: 1_000_000
     )
 }

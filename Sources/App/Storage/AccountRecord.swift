@@ -10,6 +10,8 @@ public struct AccountRecord: Sendable, Equatable {
     public let passwordHash: String?
     public let createdAt: Date
     public let verifiedAt: Date?
+    /// Moves at every password change or reset; a session made in another epoch is over.
+    public let sessionEpoch: Int
 
     public init(
         id: UUID,
@@ -18,7 +20,8 @@ public struct AccountRecord: Sendable, Equatable {
         role: Role,
         passwordHash: String?,
         createdAt: Date,
-        verifiedAt: Date?
+        verifiedAt: Date?,
+        sessionEpoch: Int = 0
     ) {
         self.id = id
         self.email = email
@@ -27,5 +30,6 @@ public struct AccountRecord: Sendable, Equatable {
         self.passwordHash = passwordHash
         self.createdAt = createdAt
         self.verifiedAt = verifiedAt
+        self.sessionEpoch = sessionEpoch
     }
 }

@@ -26,6 +26,10 @@ public protocol AccountTransaction {
     /// The account owning a normalised address, locked until the transaction ends.
     func lockAccount(normalizedEmail: String) async throws -> AccountRecord?
     func account(id: UUID) async throws -> AccountRecord?
+    /// The account, read for starting or continuing a session: on PostgreSQL with a share
+    /// lock, so a concurrent password change (which moves the session epoch) is waited for
+    /// and seen.
+    func accountForSession(id: UUID) async throws -> AccountRecord?
     func updatePasswordHash(accountID: UUID, passwordHash: String, at: Date) async throws
     /// Sets the role of the account with this address; false when there is none.
     func setRole(normalizedEmail: String, role: Role, at: Date) async throws -> Bool
@@ -40,7 +44,9 @@ public protocol AccountTransaction {
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord?
     func markRefreshTokenRotated(hash: Data, at: Date) async throws
     func revokeRefreshTokenFamily(familyID: UUID, at: Date) async throws
-    func revokeRefreshTokens(accountID: UUID, at: Date) async throws
+    /// Ends every session of the account: moves its session epoch (so a session being made
+    /// or refreshed concurrently is refused) and revokes every refresh token.
+    func endSessions(accountID: UUID, at: Date) async throws
 
     // MARK: Password reset tokens
 

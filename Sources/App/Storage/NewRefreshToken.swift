@@ -7,12 +7,21 @@ public struct NewRefreshToken: Sendable {
     public let familyID: UUID
     public let createdAt: Date
     public let expiresAt: Date
+    /// The account's session epoch when the family's login was checked.
+    public let sessionEpoch: Int
+    /// When the family's login happened (for the absolute lifetime).
+    public let familyCreatedAt: Date
 
-    public init(tokenHash: Data, accountID: UUID, familyID: UUID, createdAt: Date, expiresAt: Date) {
+    public init(
+        tokenHash: Data, accountID: UUID, familyID: UUID, createdAt: Date, expiresAt: Date, sessionEpoch: Int,
+        familyCreatedAt: Date
+    ) {
         self.tokenHash = tokenHash
         self.accountID = accountID
         self.familyID = familyID
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.sessionEpoch = sessionEpoch
+        self.familyCreatedAt = familyCreatedAt
     }
 }

@@ -125,11 +125,11 @@ struct PostgresAccountTransaction: AccountTransaction {
         return false
     }
 
-    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"
+    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at, session_epoch"
 
     private func accounts(_ rows: PostgresRowSequence) async throws -> [AccountRecord] {
         var accounts: [AccountRecord] = []
-        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?).self) {
+        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?, Int).self) {
             guard let status = AccountStatus(rawValue: row.2), let role = Role(rawValue: row.3) else {
                 throw StorageError.corruptRow("users.status or users.role")
             }
@@ -141,7 +141,8 @@ struct PostgresAccountTransaction: AccountTransaction {
                     role: role,
                     passwordHash: row.4,
                     createdAt: row.5,
-                    verifiedAt: row.6
+                    verifiedAt: row.6,
+                    sessionEpoch: row.7
                 )
             )
         }
@@ -160,6 +161,13 @@ struct PostgresAccountTransaction: AccountTransaction {
     func account(id: UUID) async throws -> AccountRecord? {
         try await accounts(
             connection.query("SELECT \(unescaped: Self.accountColumns) FROM users WHERE id = \(id)", logger: logger)
+        ).first
+    }
+
+    func accountForSession(id: UUID) async throws -> AccountRecord? {
+        try await accounts(
+            connection.query(
+                "SELECT \(unescaped: Self.accountColumns) FROM users WHERE id = \(id) FOR SHARE", logger: logger)
         ).first
     }
 
@@ -207,8 +215,10 @@ struct PostgresAccountTransaction: AccountTransaction {
     func insertRefreshToken(_ token: NewRefreshToken) async throws {
         try await connection.query(
             """
-            INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
-            VALUES (\(token.tokenHash), \(token.accountID), \(token.familyID), \(token.createdAt), \(token.expiresAt))
+            INSERT INTO refresh_tokens
+                (token_hash, user_id, family_id, created_at, expires_at, session_epoch, family_created_at)
+            VALUES (\(token.tokenHash), \(token.accountID), \(token.familyID), \(token.createdAt), \(token.expiresAt),
+                    \(token.sessionEpoch), \(token.familyCreatedAt))
             """,
             logger: logger
         )
@@ -217,14 +227,15 @@ struct PostgresAccountTransaction: AccountTransaction {
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord? {
         let rows = try await connection.query(
             """
-            SELECT user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens
-            WHERE token_hash = \(hash) FOR UPDATE
+            SELECT user_id, family_id, expires_at, rotated_at, revoked_at, session_epoch, family_created_at
+            FROM refresh_tokens WHERE token_hash = \(hash) FOR UPDATE
             """,
             logger: logger
         )
-        for try await row in rows.decode((UUID, UUID, Date, Date?, Date?).self) {
+        for try await row in rows.decode((UUID, UUID, Date, Date?, Date?, Int, Date).self) {
             return RefreshTokenRecord(
-                accountID: row.0, familyID: row.1, expiresAt: row.2, rotatedAt: row.3, revokedAt: row.4)
+                accountID: row.0, familyID: row.1, expiresAt: row.2, rotatedAt: row.3, revokedAt: row.4,
+                sessionEpoch: row.5, familyCreatedAt: row.6)
         }
         return nil
     }
@@ -241,7 +252,11 @@ struct PostgresAccountTransaction: AccountTransaction {
         )
     }
 
-    func revokeRefreshTokens(accountID: UUID, at date: Date) async throws {
+    func endSessions(accountID: UUID, at date: Date) async throws {
+        try await connection.query(
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = \(date) WHERE id = \(accountID)",
+            logger: logger
+        )
         try await connection.query(
             "UPDATE refresh_tokens SET revoked_at = \(date) WHERE user_id = \(accountID) AND revoked_at IS NULL",
             logger: logger

@@ -116,5 +116,23 @@ enum PostgresMigrations {
                 "CREATE INDEX idempotency_keys_expires_at_idx ON idempotency_keys (expires_at)",
             ]
         ),
+        Migration(
+            version: 5,
+            name: "session_epochs_family_start",
+            statements: [
+                // A password change or reset ends every session, also one racing it: sessions
+                // carry the epoch they were made in, and the change moves the account's epoch.
+                "ALTER TABLE users ADD COLUMN session_epoch integer NOT NULL DEFAULT 0",
+                "ALTER TABLE refresh_tokens ADD COLUMN session_epoch integer NOT NULL DEFAULT 0",
+                // The login a family descends from, for REFRESH_TOKEN_MAX_AGE.
+                "ALTER TABLE refresh_tokens ADD COLUMN family_created_at timestamptz",
+                """
+                UPDATE refresh_tokens r SET family_created_at = f.started
+                FROM (SELECT family_id, min(created_at) AS started FROM refresh_tokens GROUP BY family_id) f
+                WHERE r.family_id = f.family_id
+                """,
+                "ALTER TABLE refresh_tokens ALTER COLUMN family_created_at SET NOT NULL",
+            ]
+        ),
     ]
 }

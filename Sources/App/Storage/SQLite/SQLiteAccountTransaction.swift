@@ -120,7 +120,7 @@ struct SQLiteAccountTransaction: AccountTransaction {
         return try rows.first?.int("rival") == 1
     }
 
-    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at"
+    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at, session_epoch"
 
     private func accounts(_ rows: [SQLiteRow]) throws -> [AccountRecord] {
         try rows.map { row in
@@ -136,7 +136,8 @@ struct SQLiteAccountTransaction: AccountTransaction {
                 role: role,
                 passwordHash: row.column("password_hash")?.string,
                 createdAt: try row.date("created_at"),
-                verifiedAt: row.column("verified_at")?.date
+                verifiedAt: row.column("verified_at")?.date,
+                sessionEpoch: try row.int("session_epoch")
             )
         }
     }
@@ -154,6 +155,11 @@ struct SQLiteAccountTransaction: AccountTransaction {
         try accounts(
             await connection.query("SELECT \(Self.accountColumns) FROM users WHERE id = ?", [SQLiteData(id)])
         ).first
+    }
+
+    /// `BEGIN IMMEDIATE` already serialises the transaction with any password change.
+    func accountForSession(id: UUID) async throws -> AccountRecord? {
+        try await account(id: id)
     }
 
     func updatePasswordHash(accountID: UUID, passwordHash: String, at date: Date) async throws {
@@ -194,17 +200,25 @@ struct SQLiteAccountTransaction: AccountTransaction {
 
     func insertRefreshToken(_ token: NewRefreshToken) async throws {
         _ = try await connection.query(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            """
+            INSERT INTO refresh_tokens
+                (token_hash, user_id, family_id, created_at, expires_at, session_epoch, family_created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 SQLiteData(token.tokenHash), SQLiteData(token.accountID), SQLiteData(token.familyID),
-                SQLiteData(token.createdAt), SQLiteData(token.expiresAt),
+                SQLiteData(token.createdAt), SQLiteData(token.expiresAt), .integer(token.sessionEpoch),
+                SQLiteData(token.familyCreatedAt),
             ]
         )
     }
 
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord? {
         let rows = try await connection.query(
-            "SELECT user_id, family_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?",
+            """
+            SELECT user_id, family_id, expires_at, rotated_at, revoked_at, session_epoch, family_created_at
+            FROM refresh_tokens WHERE token_hash = ?
+            """,
             [SQLiteData(hash)]
         )
         guard let row = rows.first else { return nil }
@@ -213,7 +227,9 @@ struct SQLiteAccountTransaction: AccountTransaction {
             familyID: try row.uuid("family_id"),
             expiresAt: try row.date("expires_at"),
             rotatedAt: row.column("rotated_at")?.date,
-            revokedAt: row.column("revoked_at")?.date
+            revokedAt: row.column("revoked_at")?.date,
+            sessionEpoch: try row.int("session_epoch"),
+            familyCreatedAt: try row.date("family_created_at")
         )
     }
 
@@ -231,7 +247,11 @@ struct SQLiteAccountTransaction: AccountTransaction {
         )
     }
 
-    func revokeRefreshTokens(accountID: UUID, at date: Date) async throws {
+    func endSessions(accountID: UUID, at date: Date) async throws {
+        _ = try await connection.query(
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?",
+            [SQLiteData(date), SQLiteData(accountID)]
+        )
         _ = try await connection.query(
             "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
             [SQLiteData(date), SQLiteData(accountID)]

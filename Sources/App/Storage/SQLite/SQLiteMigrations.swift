@@ -117,5 +117,19 @@ enum SQLiteMigrations {
                 "CREATE INDEX idempotency_keys_expires_at_idx ON idempotency_keys (expires_at)",
             ]
         ),
+        Migration(
+            version: 5,
+            name: "session_epochs_family_start",
+            statements: [
+                "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE refresh_tokens ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE refresh_tokens ADD COLUMN family_created_at REAL NOT NULL DEFAULT 0",
+                """
+                UPDATE refresh_tokens SET family_created_at = (
+                    SELECT min(f.created_at) FROM refresh_tokens f WHERE f.family_id = refresh_tokens.family_id
+                )
+                """,
+            ]
+        ),
     ]
 }
