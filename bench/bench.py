@@ -223,6 +223,7 @@ class Bench:
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
                 "OUTBOX_POLL_INTERVAL_MS": "200",
                 "EMAIL_COOLDOWN": "0",
+                "REGISTRATION_EMAILS_PER_HOUR": "1000",
                 # One load generator on one address would otherwise be throttled within seconds.
                 "RATE_LIMIT_REGISTER_PER_IP": big,
                 "RATE_LIMIT_REGISTER_PER_EMAIL": big,

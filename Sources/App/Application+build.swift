@@ -84,6 +84,9 @@ public func buildApplication(
         signal: signal,
         resendCooldown: configuration.accounts.emailCooldown,
         idempotencyKeyTTL: configuration.accounts.idempotencyKeyTTL,
+        emailBudget: RegistrationEmailBudget(
+            store: database.rateLimits, cooldown: configuration.accounts.emailCooldown,
+            perHour: configuration.accounts.registrationEmailsPerHour),
         metrics: metrics
     )
     let tokens = try await AccessTokens.make(settings: configuration.auth, logger: logger)

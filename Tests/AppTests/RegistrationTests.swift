@@ -141,6 +141,63 @@ struct RegistrationTests {
         }
     }
 
+    @Test(
+        "registration emails to one address are capped (one per EMAIL_COOLDOWN, a few per hour) while the answer stays 202",
+        arguments: Backend.allCases)
+    func emailCap(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend,
+            configure: {
+                $0.accounts.emailCooldown = .seconds(60)
+                $0.accounts.registrationEmailsPerHour = 2
+            }
+        ) { env in
+            try await env.withApp { client in
+                // A third party registering a chosen address over and over: one link, not five.
+                var answers: [String] = []
+                for index in 0..<5 {
+                    let response = try await client.register(
+                        email: "flooded@example.com", password: "flood \(index) pass")
+                    answers.append("\(response.status.code) \(response.text)")
+                }
+                #expect(Set(answers).count == 1)
+                #expect(answers[0].hasPrefix("202"))
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "flooded@example.com").count == 1)
+                #expect(try await env.count("SELECT count(*) FROM verification_tokens") == 1)
+                // The next cooldown window allows one more; the hourly cap (2) then stops them.
+                try await env.execute(
+                    postgres:
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                    sqlite:
+                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                )
+                _ = try await client.register(email: "flooded@example.com", password: "flood 6 pass")
+                try await env.execute(
+                    postgres:
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                    sqlite:
+                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                )
+                _ = try await client.register(email: "flooded@example.com", password: "flood 7 pass")
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "flooded@example.com").count == 2)
+                // An active address's "already registered" notices are capped the same way.
+                try await env.activate(client, email: "owner@example.com", password: "a strong passphrase")
+                let before = env.transport.sent(to: "owner@example.com").count
+                try await env.execute(
+                    postgres:
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                    sqlite:
+                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                )
+                for _ in 0..<3 { _ = try await client.register(email: "owner@example.com", password: "another pass") }
+                try await env.deliverEmails()
+                #expect(env.transport.sent(to: "owner@example.com").count == before + 1)
+            }
+        }
+    }
+
     @Test("when a step of the transaction fails, nothing of the registration is kept", arguments: Backend.allCases)
     func failedTransactionRollsBack(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in

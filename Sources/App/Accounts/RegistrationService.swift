@@ -17,6 +17,8 @@ public struct RegistrationService: Sendable {
     let resendCooldown: Duration
     /// How long an `Idempotency-Key` is remembered.
     let idempotencyKeyTTL: Duration
+    /// Caps the emails a repeated registration sends to one address; nil means no cap.
+    let emailBudget: RegistrationEmailBudget?
     let metrics: ServiceMetrics
 
     public init(
@@ -27,6 +29,7 @@ public struct RegistrationService: Sendable {
         signal: OutboxSignal,
         resendCooldown: Duration = .seconds(60),
         idempotencyKeyTTL: Duration = .seconds(86400),
+        emailBudget: RegistrationEmailBudget? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.store = store
@@ -36,6 +39,7 @@ public struct RegistrationService: Sendable {
         self.signal = signal
         self.resendCooldown = resendCooldown
         self.idempotencyKeyTTL = idempotencyKeyTTL
+        self.emailBudget = emailBudget
         self.metrics = metrics
     }
 
@@ -52,9 +56,12 @@ public struct RegistrationService: Sendable {
         let token = OpaqueToken.generate()
         let key = idempotencyKey?.use(
             operation: "register", request: input.email.normalized, now: now, ttl: idempotencyKeyTTL)
-        let claimed = try await store.withTransaction { transaction -> AccountClaim? in
+        let mayEmail = try await emailBudget?.take(for: input.email, now: now) ?? true
+        let claimed = try await store.withTransaction { transaction -> (claim: AccountClaim, emailed: Bool)? in
             guard try await transaction.proceed(with: key) else { return nil }
             let claim = try await transaction.claimAddress(NewAccount(id: UUID(), email: input.email, createdAt: now))
+            // Over the address's email budget a repeated registration changes nothing.
+            guard claim.created || mayEmail else { return (claim, false) }
             let content: EmailContent
             switch claim.status {
             case .pending:
@@ -74,13 +81,13 @@ public struct RegistrationService: Sendable {
             try await transaction.enqueueEmail(
                 OutboxEmail(content, to: input.email.value, at: now, requestID: requestID)
             )
-            return claim
+            return (claim, true)
         }
-        guard let claim = claimed else {
+        guard let (claim, emailed) = claimed else {
             logger.info("registration replayed", metadata: ["event": "user.registration_replayed"])
             return .replayed
         }
-        signal.notify()
+        if emailed { signal.notify() }
         let event: String
         switch (claim.created, claim.status) {
         case (true, _):
@@ -93,7 +100,9 @@ public struct RegistrationService: Sendable {
             event = "user.registration_existing"
             metrics.registration("existing")
         }
-        logger.info("registration accepted", metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)"])
+        logger.info(
+            "registration accepted",
+            metadata: ["event": "\(event)", "user_id": "\(claim.id.lowercased)", "emailed": "\(emailed)"])
         return .performed
     }
 

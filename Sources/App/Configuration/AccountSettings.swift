@@ -9,16 +9,20 @@ public struct AccountSettings: Sendable {
     /// How long an `Idempotency-Key` is remembered: a retry with it within this time gets the
     /// original answer and sends nothing.
     public var idempotencyKeyTTL: Duration
+    /// Registration emails (links and "already registered" notices) per address per hour.
+    public var registrationEmailsPerHour: Int
 
     public init(
         emailCooldown: Duration = .seconds(60),
         passwordResetTokenTTL: Duration = .seconds(1800),
         passwordResetURL: String? = nil,
-        idempotencyKeyTTL: Duration = .seconds(86400)
+        idempotencyKeyTTL: Duration = .seconds(86400),
+        registrationEmailsPerHour: Int = 5
     ) {
         self.emailCooldown = emailCooldown
         self.passwordResetTokenTTL = passwordResetTokenTTL
         self.passwordResetURL = passwordResetURL
         self.idempotencyKeyTTL = idempotencyKeyTTL
+        self.registrationEmailsPerHour = registrationEmailsPerHour
     }
 }

@@ -179,7 +179,9 @@ public struct AppConfiguration: Sendable {
             passwordResetTokenTTL: .seconds(
                 try env.integer("PASSWORD_RESET_TOKEN_TTL", default: 1800, range: 300...86400)),
             passwordResetURL: resetURL,
-            idempotencyKeyTTL: .seconds(try env.integer("IDEMPOTENCY_KEY_TTL", default: 86400, range: 60...(7 * 86400)))
+            idempotencyKeyTTL: .seconds(
+                try env.integer("IDEMPOTENCY_KEY_TTL", default: 86400, range: 60...(7 * 86400))),
+            registrationEmailsPerHour: try env.integer("REGISTRATION_EMAILS_PER_HOUR", default: 5, range: 1...1000)
         )
         let http = try HTTPSettings.read(env, environment: appEnvironment)
         let limit = { (name: String, value: Int) throws(ConfigurationError) -> Int in

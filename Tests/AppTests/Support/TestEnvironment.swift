@@ -41,6 +41,9 @@ struct TestEnvironment {
                 outbox: OutboxSettings(retryBaseDelay: .zero),
                 rateLimits: .unlimited
             )
+            // Tests about email caps and cooldowns set them; the rest repeat freely.
+            configuration.accounts.emailCooldown = .zero
+            configuration.accounts.registrationEmailsPerHour = 1000
             configure(&configuration)
             let database = try await openDatabase(settings, logger: logger)
             let environment = TestEnvironment(
