@@ -75,20 +75,10 @@ public func buildApplication(
             bodyTimeout: configuration.http.requestTimeout
         ))
     router.middlewares.add(ProblemMiddleware())
-    let links = Links(baseURL: configuration.publicBaseURL, passwordResetURL: configuration.accounts.passwordResetURL)
-    let registration = RegistrationService(
-        store: database.accounts,
-        hasher: hasher,
-        tokenTTL: configuration.verificationTokenTTL,
-        links: links,
-        signal: signal,
-        resendCooldown: configuration.accounts.emailCooldown,
-        idempotencyKeyTTL: configuration.accounts.idempotencyKeyTTL,
-        emailBudget: RegistrationEmailBudget(
-            store: database.rateLimits, cooldown: configuration.accounts.emailCooldown,
-            perHour: configuration.accounts.registrationEmailsPerHour),
-        metrics: metrics
-    )
+    let requests = OutboxSignal()
+    let (registration, resets) = makeAccountServices(
+        configuration: configuration, database: database, hasher: hasher, policy: policy, signal: signal,
+        requests: requests, metrics: metrics)
     let tokens = try await AccessTokens.make(settings: configuration.auth, logger: logger)
     let sessions = try await SessionService(
         store: database.accounts,
@@ -96,15 +86,6 @@ public func buildApplication(
         tokens: tokens,
         refreshTokenTTL: configuration.auth.refreshTokenTTL,
         refreshTokenMaxAge: configuration.auth.refreshTokenMaxAge,
-        registration: registration
-    )
-    let resets = PasswordResetService(
-        store: database.accounts,
-        hasher: hasher,
-        policy: policy,
-        links: links,
-        signal: signal,
-        settings: configuration.accounts,
         registration: registration
     )
     let verification = VerificationService(store: database.accounts, hasher: hasher, metrics: metrics)
@@ -145,6 +126,10 @@ public func buildApplication(
                 port: configuration.metricsPort, logger: logger))
     }
     if options.runsOutboxWorker {
+        services.append(
+            EmailRequestResolver(
+                store: database.accounts, registration: registration, resets: resets, requests: requests,
+                outbox: signal, pollInterval: configuration.outbox.pollInterval, gate: gate, logger: logger))
         services.append(
             Housekeeping(
                 rateLimits: database.rateLimits,
@@ -188,6 +173,51 @@ public func buildApplication(
         await gate.open()
     }
     return app
+}
+
+/// The registration and password-reset services, made as the application makes them.
+func makeAccountServices(
+    configuration: AppConfiguration, database: any Database, hasher: PasswordHasher, policy: PasswordPolicy,
+    signal: OutboxSignal, requests: OutboxSignal, metrics: ServiceMetrics
+) -> (RegistrationService, PasswordResetService) {
+    let links = Links(baseURL: configuration.publicBaseURL, passwordResetURL: configuration.accounts.passwordResetURL)
+    let registration = RegistrationService(
+        store: database.accounts,
+        hasher: hasher,
+        tokenTTL: configuration.verificationTokenTTL,
+        links: links,
+        signal: signal,
+        resendCooldown: configuration.accounts.emailCooldown,
+        idempotencyKeyTTL: configuration.accounts.idempotencyKeyTTL,
+        emailBudget: RegistrationEmailBudget(
+            store: database.rateLimits, cooldown: configuration.accounts.emailCooldown,
+            perHour: configuration.accounts.registrationEmailsPerHour),
+        requests: requests,
+        metrics: metrics
+    )
+    let resets = PasswordResetService(
+        store: database.accounts,
+        hasher: hasher,
+        policy: policy,
+        links: links,
+        signal: signal,
+        settings: configuration.accounts,
+        registration: registration
+    )
+    return (registration, resets)
+}
+
+/// A resolver of recorded resend and forgot requests, for a process (or a test) that drives it
+/// itself rather than running the application's.
+public func makeEmailRequestResolver(
+    configuration: AppConfiguration, database: any Database, logger: Logger, outbox: OutboxSignal = OutboxSignal()
+) -> EmailRequestResolver {
+    let (registration, resets) = makeAccountServices(
+        configuration: configuration, database: database, hasher: PasswordHasher(cost: configuration.bcryptCost),
+        policy: PasswordPolicy(), signal: outbox, requests: OutboxSignal(), metrics: ServiceMetrics())
+    return EmailRequestResolver(
+        store: database.accounts, registration: registration, resets: resets, requests: OutboxSignal(), outbox: outbox,
+        pollInterval: configuration.outbox.pollInterval, gate: StartupGate(open: true), logger: logger)
 }
 
 /// Opens the database `settings` name; PostgreSQL connects lazily, SQLite opens its file now.

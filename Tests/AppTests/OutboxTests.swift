@@ -161,4 +161,21 @@ struct OutboxTests {
             }
         }
     }
+
+    @Test(
+        "the running server resolves a recorded resend request by itself and delivers the link", arguments: Backend.allCases)
+    func backgroundResolverResends(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            let app = try await env.makeApplication(runsOutboxWorker: true)
+            try await app.test(.router) { client in
+                _ = try await client.register(email: "again@example.com", password: "a good passphrase")
+                _ = try await client.postJSON("/v1/verify/resend", object: ["email": "again@example.com"])
+                for _ in 0..<500 where env.transport.sent(to: "again@example.com").count < 2 {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(env.transport.sent(to: "again@example.com").count == 2)
+                #expect(try await env.count("SELECT count(*) FROM email_requests") == 0)
+            }
+        }
+    }
 }

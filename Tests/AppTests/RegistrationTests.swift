@@ -118,8 +118,10 @@ struct RegistrationTests {
         "20 concurrent registrations of one address: one account, twenty 202s, twenty verification emails",
         arguments: Backend.allCases)
     func concurrentDuplicates(backend: Backend) async throws {
-        try await TestEnvironment.with(backend) { env in
-            try await env.withApp(.live) { client in
+        try await TestEnvironment.with(backend, configure: TestEnvironment.patientDatabase) { env in
+            // The live test client has one connection and sends one request at a time; through
+            // the router the requests really run at once.
+            try await env.withApp(.router) { client in
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<20 {
                         group.addTask {
@@ -148,7 +150,9 @@ struct RegistrationTests {
         try await TestEnvironment.with(
             backend,
             configure: {
-                $0.accounts.emailCooldown = .seconds(60)
+                // A day: the cooldown counts in fixed windows, and a minute's window could end
+                // between two of the registrations below.
+                $0.accounts.emailCooldown = .seconds(86400)
                 $0.accounts.registrationEmailsPerHour = 2
             }
         ) { env in
@@ -168,16 +172,16 @@ struct RegistrationTests {
                 // The next cooldown window allows one more; the hourly cap (2) then stops them.
                 try await env.execute(
                     postgres:
-                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '86401 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
                     sqlite:
-                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                        "UPDATE rate_limit_counters SET window_start = window_start - 86401 WHERE bucket LIKE 'registration-email:cooldown:%'"
                 )
                 _ = try await client.register(email: "flooded@example.com", password: "flood 6 pass")
                 try await env.execute(
                     postgres:
-                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '86401 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
                     sqlite:
-                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                        "UPDATE rate_limit_counters SET window_start = window_start - 86401 WHERE bucket LIKE 'registration-email:cooldown:%'"
                 )
                 _ = try await client.register(email: "flooded@example.com", password: "flood 7 pass")
                 try await env.deliverEmails()
@@ -187,9 +191,9 @@ struct RegistrationTests {
                 let before = env.transport.sent(to: "owner@example.com").count
                 try await env.execute(
                     postgres:
-                        "UPDATE rate_limit_counters SET window_start = window_start - interval '61 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
+                        "UPDATE rate_limit_counters SET window_start = window_start - interval '86401 seconds' WHERE bucket LIKE 'registration-email:cooldown:%'",
                     sqlite:
-                        "UPDATE rate_limit_counters SET window_start = window_start - 61 WHERE bucket LIKE 'registration-email:cooldown:%'"
+                        "UPDATE rate_limit_counters SET window_start = window_start - 86401 WHERE bucket LIKE 'registration-email:cooldown:%'"
                 )
                 for _ in 0..<3 { _ = try await client.register(email: "owner@example.com", password: "another pass") }
                 try await env.deliverEmails()

@@ -32,6 +32,7 @@ struct SessionRaceTests {
             configure: {
                 $0.accounts.emailCooldown = .zero
                 $0.bcryptCost = 5  // long enough for the reset to commit while a login checks
+                $0.hashQueueBudget = .seconds(60)  // about races, not overload: never refuse a hash
             }
         ) { env in
             try await env.withApp { client in

@@ -199,8 +199,10 @@ struct VerificationTests {
 
     @Test("concurrent clicks on two links of one account activate it exactly once", arguments: Backend.allCases)
     func concurrentVerification(backend: Backend) async throws {
-        try await TestEnvironment.with(backend) { env in
-            try await env.withApp(.live) { client in
+        try await TestEnvironment.with(backend, configure: TestEnvironment.patientDatabase) { env in
+            // The live test client has one connection and sends one request at a time; through
+            // the router the requests really run at once.
+            try await env.withApp(.router) { client in
                 let first = try await registerAndFetchToken(
                     env, client, email: "leo@example.com", password: "first passphrase")
                 let second = try await registerAndFetchToken(

@@ -38,51 +38,65 @@ public struct PasswordResetService: Sendable {
     /// Emails a reset link to an active account, a new verification link to a pending one (its
     /// owner never confirmed the address and cannot log in); silently nothing for an unknown
     /// address or within the cooldown.
+    ///
+    /// The request only records itself (`EmailRequest`), the same single insert whatever the
+    /// address; `EmailRequestResolver` does the rest (`resolveForgot`). So neither the answer
+    /// nor its timing depends on whether the address has an account.
     @discardableResult
     public func requestReset(
         for email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
     ) async throws -> IdempotentOutcome {
         let now = Date()
-        let token = OpaqueToken.generate()
         let key = idempotencyKey?.use(
             operation: "forgot", request: email.normalized, now: now, ttl: settings.idempotencyKeyTTL)
-        let outcome: String = try await store.withTransaction { transaction in
-            guard try await transaction.proceed(with: key) else { return "replayed" }
-            guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized) else {
-                return "unknown"
-            }
-            guard account.status == .active else {
-                // Never verified: a reset cannot help, a fresh verification link can.
-                guard let registration else { return "not_active" }
-                let sent = try await registration.queueVerificationLink(
-                    in: transaction, to: email, now: now, requestID: requestID)
-                return "verification_\(sent)"
-            }
-            if let latest = try await transaction.latestPasswordResetTokenCreatedAt(accountID: account.id),
-                now.timeIntervalSince(latest) < settings.emailCooldown.timeInterval
-            {
-                return "cooldown"
-            }
-            try await transaction.deleteUnusedPasswordResetTokens(accountID: account.id)
-            try await transaction.insertPasswordResetToken(
-                NewPasswordResetToken(
-                    tokenHash: token.hash,
-                    accountID: account.id,
-                    createdAt: now,
-                    expiresAt: now.addingTimeInterval(settings.passwordResetTokenTTL.timeInterval)
-                )
-            )
-            let content = EmailTemplates.passwordReset(
-                link: links.passwordReset(token),
-                validFor: settings.passwordResetTokenTTL
-            )
-            try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
-            return "sent"
+        let recorded = try await store.withTransaction { transaction in
+            guard try await transaction.proceed(with: key) else { return false }
+            try await transaction.insertEmailRequest(
+                EmailRequest(id: UUID(), kind: .forgot, email: email.value, requestID: requestID, createdAt: now))
+            return true
         }
-        if outcome == "sent" || outcome == "verification_sent" { signal.notify() }
-        logger.info(
-            "password reset requested", metadata: ["event": "user.password_reset_requested", "outcome": "\(outcome)"])
-        return outcome == "replayed" ? .replayed : .performed
+        guard recorded else { return .replayed }
+        registration?.requests?.notify()
+        logger.info("password reset requested", metadata: ["event": "user.password_reset_requested"])
+        return .performed
+    }
+
+    /// Inside `transaction`: what a forgot request for `email` leads to. Returns "sent",
+    /// "cooldown", "unknown", or "verification_…" for a pending account.
+    func resolveForgot(
+        in transaction: any AccountTransaction, email: EmailAddress, now: Date, requestID: String?
+    ) async throws -> String {
+        let token = OpaqueToken.generate()
+        guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized) else {
+            return "unknown"
+        }
+        guard account.status == .active else {
+            // Never verified: a reset cannot help, a fresh verification link can.
+            guard let registration else { return "not_active" }
+            let sent = try await registration.queueVerificationLink(
+                in: transaction, to: email, now: now, requestID: requestID)
+            return "verification_\(sent)"
+        }
+        if let latest = try await transaction.latestPasswordResetTokenCreatedAt(accountID: account.id),
+            now.timeIntervalSince(latest) < settings.emailCooldown.timeInterval
+        {
+            return "cooldown"
+        }
+        try await transaction.deleteUnusedPasswordResetTokens(accountID: account.id)
+        try await transaction.insertPasswordResetToken(
+            NewPasswordResetToken(
+                tokenHash: token.hash,
+                accountID: account.id,
+                createdAt: now,
+                expiresAt: now.addingTimeInterval(settings.passwordResetTokenTTL.timeInterval)
+            )
+        )
+        let content = EmailTemplates.passwordReset(
+            link: links.passwordReset(token),
+            validFor: settings.passwordResetTokenTTL
+        )
+        try await transaction.enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
+        return "sent"
     }
 
     /// Checks a token without using it (for the built-in form).
@@ -107,9 +121,11 @@ public struct PasswordResetService: Sendable {
             }
             try Self.check(record, now: now)
             try await transaction.markPasswordResetTokenUsed(hash: token.hash, at: now)
+            // Sessions first: refresh tokens are always locked before the account row (a
+            // refresh locks its token, then shares the account), so the two never deadlock.
+            try await transaction.endSessions(accountID: record.accountID, at: now)
             try await transaction.updatePasswordHash(
                 accountID: record.accountID, passwordHash: passwordHash, at: now)
-            try await transaction.endSessions(accountID: record.accountID, at: now)
             try await transaction.enqueueEmail(
                 OutboxEmail(EmailTemplates.passwordChanged(), to: account.email, at: now, requestID: requestID)
             )

@@ -19,6 +19,8 @@ public struct RegistrationService: Sendable {
     let idempotencyKeyTTL: Duration
     /// Caps the emails a repeated registration sends to one address; nil means no cap.
     let emailBudget: RegistrationEmailBudget?
+    /// Wakes the `EmailRequestResolver` when a request was recorded.
+    let requests: OutboxSignal?
     let metrics: ServiceMetrics
 
     public init(
@@ -30,8 +32,10 @@ public struct RegistrationService: Sendable {
         resendCooldown: Duration = .seconds(60),
         idempotencyKeyTTL: Duration = .seconds(86400),
         emailBudget: RegistrationEmailBudget? = nil,
+        requests: OutboxSignal? = nil,
         metrics: ServiceMetrics = ServiceMetrics()
     ) {
+        self.requests = requests
         self.store = store
         self.hasher = hasher
         self.tokenTTL = tokenTTL
@@ -111,19 +115,26 @@ public struct RegistrationService: Sendable {
     /// registration (it carries that registration's password) and the earlier links keep
     /// working: a resend never moves an account to another registration's password, and
     /// with several registrations waiting each link asks for its own password.
+    ///
+    /// The request only records itself (`EmailRequest`), the same single insert whatever the
+    /// address; `EmailRequestResolver` looks at the address afterwards. So neither the answer
+    /// nor its timing depends on whether the address has an account.
     @discardableResult
     public func resendVerification(
         to email: EmailAddress, idempotencyKey: IdempotencyKey? = nil, requestID: String?, logger: Logger
     ) async throws -> IdempotentOutcome {
         let now = Date()
         let key = idempotencyKey?.use(operation: "resend", request: email.normalized, now: now, ttl: idempotencyKeyTTL)
-        let outcome: String = try await store.withTransaction { transaction in
-            guard try await transaction.proceed(with: key) else { return "replayed" }
-            return try await queueVerificationLink(in: transaction, to: email, now: now, requestID: requestID)
+        let recorded = try await store.withTransaction { transaction in
+            guard try await transaction.proceed(with: key) else { return false }
+            try await transaction.insertEmailRequest(
+                EmailRequest(id: UUID(), kind: .resend, email: email.value, requestID: requestID, createdAt: now))
+            return true
         }
-        if outcome == "sent" { signal.notify() }
-        logger.info("verification resend", metadata: ["event": "user.verification_resend", "outcome": "\(outcome)"])
-        return outcome == "replayed" ? .replayed : .performed
+        guard recorded else { return .replayed }
+        requests?.notify()
+        logger.info("verification resend requested", metadata: ["event": "user.verification_resend_requested"])
+        return .performed
     }
 
     /// Sends the latest registration's link again (see `resendVerification`), for a login with

@@ -57,6 +57,13 @@ public protocol AccountTransaction {
     func lockPasswordResetToken(hash: Data) async throws -> PasswordResetTokenRecord?
     func markPasswordResetTokenUsed(hash: Data, at: Date) async throws
 
+    // MARK: Email requests
+
+    func insertEmailRequest(_ request: EmailRequest) async throws
+    /// Takes the oldest recorded request out of the table (skipping those another transaction
+    /// holds); it is back if this transaction rolls back.
+    func takeEmailRequest() async throws -> EmailRequest?
+
     // MARK: Idempotency keys
 
     /// Records `key` unless it is stored and unexpired, and says which. On PostgreSQL a

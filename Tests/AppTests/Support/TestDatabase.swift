@@ -24,7 +24,15 @@ enum TestDatabase {
         let server = try serverSettings()
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         try await admin(server) { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            // PostgreSQL 15's default strategy writes the whole template to the WAL; with
+            // hundreds of databases made at once that WAL storm stalled every other test.
+            // FILE_COPY (PostgreSQL 15+) copies the files instead; older servers lack it.
+            do {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) STRATEGY = FILE_COPY"), logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42601" {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            }
         }
         var settings = server
         settings.database = name

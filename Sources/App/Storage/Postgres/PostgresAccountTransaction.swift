@@ -254,11 +254,11 @@ struct PostgresAccountTransaction: AccountTransaction {
 
     func endSessions(accountID: UUID, at date: Date) async throws {
         try await connection.query(
-            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = \(date) WHERE id = \(accountID)",
+            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE user_id = \(accountID) AND revoked_at IS NULL",
             logger: logger
         )
         try await connection.query(
-            "UPDATE refresh_tokens SET revoked_at = \(date) WHERE user_id = \(accountID) AND revoked_at IS NULL",
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = \(date) WHERE id = \(accountID)",
             logger: logger
         )
     }
@@ -305,6 +305,38 @@ struct PostgresAccountTransaction: AccountTransaction {
             "UPDATE password_reset_tokens SET used_at = \(date) WHERE token_hash = \(hash)",
             logger: logger
         )
+    }
+
+    // MARK: Email requests
+
+    func insertEmailRequest(_ request: EmailRequest) async throws {
+        try await connection.query(
+            """
+            INSERT INTO email_requests (id, kind, email, request_id, created_at)
+            VALUES (\(request.id), \(request.kind.rawValue), \(request.email), \(request.requestID), \(request.createdAt))
+            """,
+            logger: logger
+        )
+    }
+
+    func takeEmailRequest() async throws -> EmailRequest? {
+        let rows = try await connection.query(
+            """
+            DELETE FROM email_requests WHERE id = (
+                SELECT id FROM email_requests ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, kind, email, request_id, created_at
+            """,
+            logger: logger
+        )
+        for try await (id, kind, email, requestID, createdAt) in rows.decode((UUID, String, String, String?, Date).self)
+        {
+            guard let kind = EmailRequest.Kind(rawValue: kind) else {
+                throw StorageError.corruptRow("email_requests.kind")
+            }
+            return EmailRequest(id: id, kind: kind, email: email, requestID: requestID, createdAt: createdAt)
+        }
+        return nil
     }
 
     // MARK: Idempotency keys

@@ -134,5 +134,23 @@ enum PostgresMigrations {
                 "ALTER TABLE refresh_tokens ALTER COLUMN family_created_at SET NOT NULL",
             ]
         ),
+        Migration(
+            version: 6,
+            name: "email_requests",
+            statements: [
+                // Resend and forgot requests, recorded as they arrive and resolved by the worker,
+                // so the request does the same work whether or not the address has an account.
+                """
+                CREATE TABLE email_requests (
+                    id uuid PRIMARY KEY,
+                    kind text NOT NULL CHECK (kind IN ('resend', 'forgot')),
+                    email text NOT NULL,
+                    request_id text,
+                    created_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX email_requests_created_at_idx ON email_requests (created_at)",
+            ]
+        ),
     ]
 }

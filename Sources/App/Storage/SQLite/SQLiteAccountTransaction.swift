@@ -249,11 +249,11 @@ struct SQLiteAccountTransaction: AccountTransaction {
 
     func endSessions(accountID: UUID, at date: Date) async throws {
         _ = try await connection.query(
-            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?",
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
             [SQLiteData(date), SQLiteData(accountID)]
         )
         _ = try await connection.query(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?",
             [SQLiteData(date), SQLiteData(accountID)]
         )
     }
@@ -301,6 +301,34 @@ struct SQLiteAccountTransaction: AccountTransaction {
             "UPDATE password_reset_tokens SET used_at = ? WHERE token_hash = ?",
             [SQLiteData(date), SQLiteData(hash)]
         )
+    }
+
+    // MARK: Email requests
+
+    func insertEmailRequest(_ request: EmailRequest) async throws {
+        _ = try await connection.query(
+            "INSERT INTO email_requests (id, kind, email, request_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                SQLiteData(request.id), .text(request.kind.rawValue), .text(request.email),
+                SQLiteData(request.requestID), SQLiteData(request.createdAt),
+            ]
+        )
+    }
+
+    func takeEmailRequest() async throws -> EmailRequest? {
+        let rows = try await connection.query(
+            """
+            DELETE FROM email_requests WHERE id = (SELECT id FROM email_requests ORDER BY created_at LIMIT 1)
+            RETURNING id, kind, email, request_id, created_at
+            """
+        )
+        guard let row = rows.first else { return nil }
+        guard let kind = EmailRequest.Kind(rawValue: try row.string("kind")) else {
+            throw StorageError.corruptRow("email_requests.kind")
+        }
+        return EmailRequest(
+            id: try row.uuid("id"), kind: kind, email: try row.string("email"),
+            requestID: row.column("request_id")?.string, createdAt: try row.date("created_at"))
     }
 
     // MARK: Idempotency keys

@@ -131,5 +131,23 @@ enum SQLiteMigrations {
                 """,
             ]
         ),
+        Migration(
+            version: 6,
+            name: "email_requests",
+            statements: [
+                // Resend and forgot requests, recorded as they arrive and resolved by the worker,
+                // so the request does the same work whether or not the address has an account.
+                """
+                CREATE TABLE email_requests (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('resend', 'forgot')),
+                    email TEXT NOT NULL,
+                    request_id TEXT,
+                    created_at REAL NOT NULL
+                ) STRICT
+                """,
+                "CREATE INDEX email_requests_created_at_idx ON email_requests (created_at)",
+            ]
+        ),
     ]
 }
