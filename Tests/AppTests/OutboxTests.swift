@@ -163,7 +163,8 @@ struct OutboxTests {
     }
 
     @Test(
-        "the running server resolves a recorded resend request by itself and delivers the link", arguments: Backend.allCases)
+        "the running server resolves a recorded resend request by itself and delivers the link",
+        arguments: Backend.allCases)
     func backgroundResolverResends(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
             let app = try await env.makeApplication(runsOutboxWorker: true)

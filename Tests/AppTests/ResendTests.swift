@@ -99,14 +99,16 @@ struct EmailRequestTests {
                     ("/v1/verify/resend", "pending@example.com"), ("/v1/verify/resend", "unknown@example.com"),
                 ] {
                     let tokensBefore = try await env.count(
-                        "SELECT (SELECT count(*) FROM password_reset_tokens) + (SELECT count(*) FROM verification_tokens)")
+                        "SELECT (SELECT count(*) FROM password_reset_tokens) + (SELECT count(*) FROM verification_tokens)"
+                    )
                     #expect(try await client.postJSON(path, object: ["email": address]).status == .accepted)
                     // One recorded request and nothing else, whatever the address (the audit saw
                     // forgot and resend take ~0.5 ms longer for existing addresses: they wrote).
                     #expect(try await env.count("SELECT count(*) FROM email_requests") == 1)
                     #expect(
                         try await env.count(
-                            "SELECT (SELECT count(*) FROM password_reset_tokens) + (SELECT count(*) FROM verification_tokens)")
+                            "SELECT (SELECT count(*) FROM password_reset_tokens) + (SELECT count(*) FROM verification_tokens)"
+                        )
                             == tokensBefore)
                     #expect(try await env.count("SELECT count(*) FROM email_outbox") == emailsBefore)
                     try await env.execute("DELETE FROM email_requests")
