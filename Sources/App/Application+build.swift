@@ -86,6 +86,7 @@ public func buildApplication(
         tokens: tokens,
         refreshTokenTTL: configuration.auth.refreshTokenTTL,
         refreshTokenMaxAge: configuration.auth.refreshTokenMaxAge,
+        familyRefreshLimit: (configuration.rateLimits.refreshPerFamily, configuration.rateLimits.window),
         registration: registration
     )
     let verification = VerificationService(store: database.accounts, hasher: hasher, metrics: metrics)

@@ -261,6 +261,42 @@ struct RateLimitTests {
         }
     }
 
+    @Test(
+        "refresh-token exchanges are limited per session (token family), other sessions unaffected",
+        arguments: Backend.allCases)
+    func refreshPerFamily(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend, configure: { $0.rateLimits = RateLimitSettings(refreshPerFamily: 3) }
+        ) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: "looping@example.com", password: "right passphrase")
+                var token =
+                    try await client.login(email: "looping@example.com", password: "right passphrase")
+                    .json["refresh_token"] as? String ?? ""
+                for _ in 0..<3 {
+                    let response = try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token])
+                    #expect(response.status == .ok)
+                    token = response.json["refresh_token"] as? String ?? ""
+                }
+                let limited = try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token])
+                #expect(limited.status == .tooManyRequests)
+                #expect(limited.headers[.retryAfter] != nil)
+                let other = try await client.login(email: "looping@example.com", password: "right passphrase")
+                #expect(
+                    try await client.postJSON(
+                        "/v1/token/refresh", object: ["refresh_token": other.json["refresh_token"] as? String ?? ""]
+                    ).status == .ok)
+                // The refused exchange rotated nothing: the token still works once the window has passed.
+                try await env.execute(
+                    postgres: "UPDATE refresh_tokens SET created_at = created_at - interval '2 days'",
+                    sqlite: "UPDATE refresh_tokens SET created_at = created_at - 172800"
+                )
+                #expect(
+                    try await client.postJSON("/v1/token/refresh", object: ["refresh_token": token]).status == .ok)
+            }
+        }
+    }
+
     @Test("successful logins do not count towards the throttle", arguments: Backend.allCases)
     func successesDoNotCount(backend: Backend) async throws {
         try await TestEnvironment.with(

@@ -13,6 +13,8 @@ public struct SessionService: Sendable {
     let tokens: AccessTokens
     let refreshTokenTTL: Duration
     let refreshTokenMaxAge: Duration
+    /// At most `limit` exchanges per token family within any `window` (rolling).
+    let familyRefreshLimit: (limit: Int, window: Duration)?
     /// Sends a pending account's link again when its owner logs in with the right password.
     let registration: RegistrationService?
     /// A real hash of a random password, checked when the address is unknown so that an
@@ -21,9 +23,11 @@ public struct SessionService: Sendable {
 
     public init(
         store: any AccountStore, hasher: PasswordHasher, tokens: AccessTokens, refreshTokenTTL: Duration,
-        refreshTokenMaxAge: Duration? = nil, registration: RegistrationService? = nil
+        refreshTokenMaxAge: Duration? = nil, familyRefreshLimit: (limit: Int, window: Duration)? = nil,
+        registration: RegistrationService? = nil
     ) async throws {
         self.store = store
+        self.familyRefreshLimit = familyRefreshLimit
         self.refreshTokenMaxAge = refreshTokenMaxAge ?? refreshTokenTTL
         self.registration = registration
         self.hasher = hasher
@@ -124,6 +128,7 @@ public struct SessionService: Sendable {
         case rotated(AccountRecord)
         case reused(accountID: UUID)
         case refused
+        case limited(retryAfter: Int)
     }
 
     /// Exchanges a refresh token for a new pair, rotating it.
@@ -141,6 +146,12 @@ public struct SessionService: Sendable {
             if record.rotatedAt != nil {
                 try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
                 return .reused(accountID: record.accountID)
+            }
+            if let (limit, window) = familyRefreshLimit {
+                let since = now.addingTimeInterval(-window.timeInterval)
+                if try await transaction.countRefreshTokens(familyID: record.familyID, since: since) > limit {
+                    return .limited(retryAfter: max(1, Int(window.timeInterval / Double(limit))))
+                }
             }
             let endOfFamily = record.familyCreatedAt.addingTimeInterval(refreshTokenMaxAge.timeInterval)
             guard record.expiresAt > now, endOfFamily > now,
@@ -170,6 +181,8 @@ public struct SessionService: Sendable {
         switch outcome {
         case .refused:
             throw AuthError.invalidRefreshToken
+        case .limited(let retryAfter):
+            throw RateLimitExceeded(retryAfter: retryAfter)
         case .reused(let accountID):
             logger.warning(
                 "refresh token reused: token family revoked",

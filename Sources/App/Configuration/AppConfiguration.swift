@@ -199,7 +199,8 @@ public struct AppConfiguration: Sendable {
             emailRequestsPerIP: try limit("RATE_LIMIT_EMAIL_REQUESTS_PER_IP", defaults.emailRequestsPerIP),
             emailRequestsPerAddress: try limit(
                 "RATE_LIMIT_EMAIL_REQUESTS_PER_ADDRESS", defaults.emailRequestsPerAddress),
-            refreshPerIP: try limit("RATE_LIMIT_REFRESH_PER_IP", defaults.refreshPerIP)
+            refreshPerIP: try limit("RATE_LIMIT_REFRESH_PER_IP", defaults.refreshPerIP),
+            refreshPerFamily: try limit("RATE_LIMIT_REFRESH_PER_FAMILY", defaults.refreshPerFamily)
         )
         let verifyConfirmStep = try env.oneOf(
             "VERIFY_CONFIRM_STEP",

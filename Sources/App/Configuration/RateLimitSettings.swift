@@ -14,6 +14,8 @@ public struct RateLimitSettings: Sendable {
     public var loginFailuresPerAccountCeiling: Int
     /// Refresh-token exchanges per client network (a NAT may hold many users).
     public var refreshPerIP: Int
+    /// Refresh-token exchanges per session (token family) within any window.
+    public var refreshPerFamily: Int
     /// Resend and forgot requests, together.
     public var emailRequestsPerIP: Int
     public var emailRequestsPerAddress: Int
@@ -27,7 +29,8 @@ public struct RateLimitSettings: Sendable {
         loginFailuresPerAccountCeiling: Int = 100,
         emailRequestsPerIP: Int = 20,
         emailRequestsPerAddress: Int = 5,
-        refreshPerIP: Int = 1000
+        refreshPerIP: Int = 1000,
+        refreshPerFamily: Int = 60
     ) {
         self.window = window
         self.registerPerIP = registerPerIP
@@ -38,6 +41,7 @@ public struct RateLimitSettings: Sendable {
         self.emailRequestsPerIP = emailRequestsPerIP
         self.emailRequestsPerAddress = emailRequestsPerAddress
         self.refreshPerIP = refreshPerIP
+        self.refreshPerFamily = refreshPerFamily
     }
 
     /// No practical limit; for tests that are about something else.
@@ -49,6 +53,7 @@ public struct RateLimitSettings: Sendable {
         loginFailuresPerAccountCeiling: 1_000_000,
         emailRequestsPerIP: 1_000_000,
         emailRequestsPerAddress: 1_000_000,
-        refreshPerIP: 1_000_000
+        refreshPerIP: 1_000_000,
+        refreshPerFamily: 1_000_000
     )
 }

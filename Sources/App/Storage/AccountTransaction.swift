@@ -42,6 +42,8 @@ public protocol AccountTransaction {
     func insertRefreshToken(_ token: NewRefreshToken) async throws
     /// Finds a refresh token by hash and locks it until the transaction ends.
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord?
+    /// Refresh tokens of a family issued at or after `since` (the login's included).
+    func countRefreshTokens(familyID: UUID, since: Date) async throws -> Int
     func markRefreshTokenRotated(hash: Data, at: Date) async throws
     func revokeRefreshTokenFamily(familyID: UUID, at: Date) async throws
     /// Ends every session of the account: moves its session epoch (so a session being made

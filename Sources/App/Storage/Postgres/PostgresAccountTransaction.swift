@@ -240,6 +240,15 @@ struct PostgresAccountTransaction: AccountTransaction {
         return nil
     }
 
+    func countRefreshTokens(familyID: UUID, since: Date) async throws -> Int {
+        let rows = try await connection.query(
+            "SELECT count(*)::int FROM refresh_tokens WHERE family_id = \(familyID) AND created_at >= \(since)",
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
     func markRefreshTokenRotated(hash: Data, at date: Date) async throws {
         try await connection.query(
             "UPDATE refresh_tokens SET rotated_at = \(date) WHERE token_hash = \(hash)", logger: logger)

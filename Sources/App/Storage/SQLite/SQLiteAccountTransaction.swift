@@ -233,6 +233,14 @@ struct SQLiteAccountTransaction: AccountTransaction {
         )
     }
 
+    func countRefreshTokens(familyID: UUID, since: Date) async throws -> Int {
+        let rows = try await connection.query(
+            "SELECT count(*) AS count FROM refresh_tokens WHERE family_id = ? AND created_at >= ?",
+            [SQLiteData(familyID), SQLiteData(since)]
+        )
+        return try rows.first?.int("count") ?? 0
+    }
+
     func markRefreshTokenRotated(hash: Data, at date: Date) async throws {
         _ = try await connection.query(
             "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?",
