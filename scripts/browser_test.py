@@ -25,6 +25,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 PASSWORD = "correct horse battery staple"
 OTHER = "someone else's passphrase 7"
@@ -117,6 +119,15 @@ def console_problems(driver: webdriver.Chrome, status: int) -> list[str]:
             and not (entry.get("source") == "network" and own_status in entry["message"])]
 
 
+def submit(driver: webdriver.Chrome, *keys: str) -> None:
+    """Types `keys` into the focused element (the last one submits the form) and waits until
+    the browser has left the page, so the next look is at the answer, not the form."""
+    before = driver.find_element(By.TAG_NAME, "html")
+    driver.switch_to.active_element.send_keys(*keys)
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(before))
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def page(driver: webdriver.Chrome, name: str, shots: Path, expect_title: str, status: int = 200) -> None:
     """Checks the page now shown and keeps a screenshot of it."""
     title = driver.find_element(By.TAG_NAME, "h1").text
@@ -157,12 +168,11 @@ def main() -> int:
         page(driver, "verify-password-prompt", shots, "Enter your password to confirm")
         focused = driver.switch_to.active_element
         check("the password field has the keyboard focus", focused.get_attribute("name") == "password")
-        focused.send_keys(OTHER, Keys.ENTER)
+        submit(driver, OTHER, Keys.ENTER)
         page(driver, "verify-password-mismatch", shots, "Enter your password to confirm", status=403)
         check("a wrong password says so and changes nothing",
               "not the password chosen at the registration" in driver.page_source)
-        focused = driver.switch_to.active_element
-        focused.send_keys(PASSWORD, Keys.ENTER)
+        submit(driver, PASSWORD, Keys.ENTER)
         page(driver, "verify-password-confirmed", shots, "Email address confirmed")
         check("the right password activated the account",
               server.post("/v1/login", {"email": "grace@example.com", "password": PASSWORD}) == 200)
@@ -176,7 +186,7 @@ def main() -> int:
               confirming.post("/v1/login", {"email": "lin@example.com", "password": PASSWORD}) == 401)
         driver.switch_to.active_element.send_keys(Keys.TAB)
         check("Tab reaches the confirm button", driver.switch_to.active_element.tag_name == "button")
-        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        submit(driver, Keys.ENTER)
         page(driver, "verify-confirm-step-done", shots, "Email address confirmed")
         check("the button activated the account",
               confirming.post("/v1/login", {"email": "lin@example.com", "password": PASSWORD}) == 200)
@@ -189,7 +199,7 @@ def main() -> int:
         driver.switch_to.active_element.send_keys(Keys.TAB)
         field = driver.switch_to.active_element
         check("Tab reaches the new-password field", field.get_attribute("name") == "password")
-        field.send_keys("a brand new passphrase", Keys.ENTER)
+        submit(driver, "a brand new passphrase", Keys.ENTER)
         page(driver, "reset-done", shots, "Password changed")
         check("the new password works",
               server.post("/v1/login", {"email": "ada@example.com", "password": "a brand new passphrase"}) == 200)
