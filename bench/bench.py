@@ -487,7 +487,8 @@ class Bench:
         if not match:
             raise RuntimeError("UseVerificationToken.sql not found in PostgresAccountStore.swift")
         statement = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
-        statement = statement.replace("$1", "sha256(int8send(:i))").replace("$2", "now()")
+        # $3 is "the password was checked": false is the one-click path a link takes.
+        statement = statement.replace("$1", "sha256(int8send(:i))").replace("$2", "now()").replace("$3", "false")
         rows = self.args.pgbench_verify_rows
         log(f"pgbench with the server's verification statement: seeding {rows:,} pending accounts by SQL")
         self.psql(

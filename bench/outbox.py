@@ -86,7 +86,8 @@ def run(args, provider: Provider, concurrency: int, count: int) -> dict:
     provider.reset()
     port = free_port()
     env = {
-        "PATH": "/usr/bin:/bin", "APP_ENV": "development", "PORT": str(port), "DATABASE_URL": args.database_url,
+        "PATH": "/usr/bin:/bin", "APP_ENV": "development", "PORT": str(port), "METRICS_PORT": str(free_port()),
+        "DATABASE_URL": args.database_url,
         "LOG_LEVEL": "info", "EMAIL_FROM": "no-reply@example.test", "EMAIL_TRANSPORT": "sendgrid",
         "SENDGRID_API_KEY": "SG.bench", "SENDGRID_ENDPOINT": f"http://127.0.0.1:{provider.server_address[1]}",
         "OUTBOX_CONCURRENCY": str(concurrency),
