@@ -21,17 +21,13 @@ public struct RegistrationEmailBudget: Sendable {
     func take(for email: EmailAddress, now: Date = Date()) async throws -> Bool {
         let key = RateLimiter.addressKey(email)
         if cooldown > .zero {
-            let window = Self.windowStart(now, length: cooldown.timeInterval)
+            let window = RateLimiter.windowStart(now, length: cooldown.timeInterval)
             guard try await store.hit(bucket: "registration-email:cooldown:\(key)", windowStart: window) <= 1 else {
                 return false
             }
         }
         // Only a registration the cooldown lets through counts against the hour.
-        let hour = Self.windowStart(now, length: 3600)
+        let hour = RateLimiter.windowStart(now, length: 3600)
         return try await store.hit(bucket: "registration-email:hour:\(key)", windowStart: hour) <= perHour
-    }
-
-    private static func windowStart(_ now: Date, length: TimeInterval) -> Date {
-        Date(timeIntervalSince1970: (now.timeIntervalSince1970 / length).rounded(.down) * length)
     }
 }

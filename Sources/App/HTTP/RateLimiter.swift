@@ -65,7 +65,13 @@ public struct RateLimiter: Sendable {
     }
 
     private func windowStart(_ now: Date) -> Date {
-        let length = max(1, window.timeInterval)
+        Self.windowStart(now, length: window.timeInterval)
+    }
+
+    /// The start of the fixed window of `length` seconds that holds `now` (windows are aligned
+    /// to the epoch, so every instance agrees on them).
+    static func windowStart(_ now: Date, length: TimeInterval) -> Date {
+        let length = max(1, length)
         return Date(timeIntervalSince1970: (now.timeIntervalSince1970 / length).rounded(.down) * length)
     }
 

@@ -50,17 +50,11 @@ struct PostgresRateLimitStore: RateLimitStore {
     }
 
     func clear(prefix: String) async throws {
-        let pattern = Self.likeEscaped(prefix) + ":%"
+        let pattern = RateLimitBuckets.subBucketPattern(prefix)
         try await calls.run {
             try await client.query(
                 "DELETE FROM rate_limit_counters WHERE bucket = \(prefix) OR bucket LIKE \(pattern)", logger: logger)
         }
-    }
-
-    /// `text` with LIKE's wildcards and escape character taken literally.
-    static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
     }
 
     func purge(before date: Date) async throws {

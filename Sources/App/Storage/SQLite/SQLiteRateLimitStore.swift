@@ -42,7 +42,7 @@ struct SQLiteRateLimitStore: RateLimitStore {
     }
 
     func clear(prefix: String) async throws {
-        let pattern = PostgresRateLimitStore.likeEscaped(prefix) + ":%"
+        let pattern = RateLimitBuckets.subBucketPattern(prefix)
         try await storage.withConnection { connection in
             _ = try await connection.query(
                 "DELETE FROM rate_limit_counters WHERE bucket = ? OR bucket LIKE ? ESCAPE '\\'",
