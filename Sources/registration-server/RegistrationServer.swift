@@ -9,7 +9,7 @@ struct RegistrationServer: AsyncParsableCommand {
         commandName: "registration-server",
         abstract: "User registration and email verification service.",
         discussion: "Every setting comes from environment variables; see the README.",
-        subcommands: [Serve.self, Migrate.self, Users.self, HashCost.self],
+        subcommands: [Serve.self, Migrate.self, Users.self, HashCost.self, HealthCheck.self],
         defaultSubcommand: Serve.self
     )
 }
