@@ -137,6 +137,31 @@ struct ConfigurationTests {
         #expect(error(minimal.merging(both) { $1 })?.variable == "TLS_CERT_FILE")
     }
 
+    @Test("DATABASE_USERNAME and DATABASE_PASSWORD replace the URL's credentials, for PostgreSQL only")
+    func separateDatabaseCredentials() throws {
+        let configuration = try AppConfiguration(environment: [
+            "DATABASE_URL": "postgres://registration@db.internal/registration?sslmode=require",
+            "DATABASE_USERNAME": "registration_b", "DATABASE_PASSWORD": "from-secrets-manager",
+        ])
+        guard case .postgres(let postgres) = configuration.database else {
+            Issue.record("expected PostgreSQL, got \(configuration.database)")
+            return
+        }
+        #expect(postgres.username == "registration_b")
+        #expect(postgres.password == "from-secrets-manager")
+        #expect(postgres.host == "db.internal")
+        let onlyPassword = try AppConfiguration(environment: minimal.merging(["DATABASE_PASSWORD": "other"]) { $1 })
+        guard case .postgres(let replaced) = onlyPassword.database else {
+            Issue.record("expected PostgreSQL")
+            return
+        }
+        #expect(replaced.username == "app")
+        #expect(replaced.password == "other")
+        let sqlite = error(["DATABASE_URL": "sqlite:/tmp/x.sqlite", "DATABASE_PASSWORD": "secret"])
+        #expect(sqlite?.variable == "DATABASE_PASSWORD")
+        #expect(sqlite?.description.contains("secret") == false)
+    }
+
     @Test("an error about DATABASE_URL never repeats the password")
     func passwordNotEchoed() {
         let failure = error(["DATABASE_URL": "postgres://app:hunter2@db.internal/registration?sslmode=bogus"])

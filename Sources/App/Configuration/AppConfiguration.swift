@@ -118,10 +118,22 @@ public struct AppConfiguration: Sendable {
         )
         let statementTimeout = try env.integer("DATABASE_STATEMENT_TIMEOUT_MS", default: 5000, range: 100...600_000)
         let databaseTimeout = try env.integer("DATABASE_TIMEOUT_MS", default: 6000, range: 100...600_000)
+        // The credentials may come apart from the URL, as separate secrets: ECS injects the
+        // `username` and `password` keys of one Secrets Manager secret, and rotating them
+        // (docs/DEPLOY.md) changes no other setting.
+        let databaseUsername = env.string("DATABASE_USERNAME")
+        let databasePassword = env.string("DATABASE_PASSWORD")
         if case .postgres(var postgres) = database {
             postgres.statementTimeout = .milliseconds(statementTimeout)
             postgres.timeout = .milliseconds(databaseTimeout)
+            if let databaseUsername { postgres.username = databaseUsername }
+            if let databasePassword { postgres.password = databasePassword }
             database = .postgres(postgres)
+        } else if databaseUsername != nil || databasePassword != nil {
+            throw ConfigurationError(
+                variable: databasePassword != nil ? "DATABASE_PASSWORD" : "DATABASE_USERNAME",
+                reason: "applies to a postgres:// DATABASE_URL only"
+            )
         }
         let publicBaseURL = try Self.publicBaseURL(env.string("PUBLIC_BASE_URL", default: "http://localhost:\(port)"))
         let fromRaw = env.string("EMAIL_FROM", default: "no-reply@example.com")
