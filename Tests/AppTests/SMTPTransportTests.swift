@@ -195,12 +195,18 @@ struct SMTPTransportTests {
         }
     }
 
-    @Test("a server that is not listening is a transient failure")
+    @Test("a server that is not listening is a transient failure that names the address and the refusal")
     func connectionRefused() async throws {
         var settings = servers.smtp(\.plainPort, security: .none, authenticated: false)
+        settings.host = "127.0.0.1"
         settings.port = 1
         try await withTransport(settings) { transport in
-            await expectDeliveryFailure(.transient) { try await transport.send(sampleMessage(to: uniqueAddress())) }
+            let error = await expectDeliveryFailure(.transient) {
+                try await transport.send(sampleMessage(to: uniqueAddress()))
+            }
+            #expect(error?.safeDescription.contains("cannot connect") == true)
+            #expect(error?.safeDescription.contains("127.0.0.1:1") == true)
+            #expect(error?.safeDescription.contains("Connection refused") == true)
         }
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import NIOSSL
 import NIOTLS
 
@@ -114,7 +115,7 @@ final class SMTPClientHandler: ChannelInboundHandler {
 /// The connection to the SMTP server broke: closed, timed out, unreadable, or TLS refused.
 struct SMTPConnectionError: Error, CustomStringConvertible {
     fileprivate enum Reason {
-        case closed, protocolViolation, timedOut, tls(String), certificate, other(String)
+        case closed, protocolViolation, timedOut, tls(String), certificate, unreachable(String), other(String)
     }
 
     fileprivate let reason: Reason
@@ -138,9 +139,25 @@ struct SMTPConnectionError: Error, CustomStringConvertible {
             reason = .certificate
         } else if let error = error as? BoringSSLError {
             reason = .tls("\(error)")
+        } else if let error = error as? NIOConnectionError {
+            reason = .unreachable(Self.describe(error))
+        } else if let error = error as? ChannelError, case .connectTimeout = error {
+            reason = .timedOut
         } else {
             reason = .other(String(describing: type(of: error)))
         }
+    }
+
+    /// Why no connection was made: the first address's failure (refused, unreachable, …) or
+    /// the name that did not resolve. Addresses and errno texts only, nothing from the session.
+    private static func describe(_ error: NIOConnectionError) -> String {
+        if let failure = error.connectionErrors.first {
+            return "\(failure.target): \(String(describing: failure.error).prefix(160))"
+        }
+        if error.dnsAError != nil || error.dnsAAAAError != nil {
+            return "\(error.host) did not resolve"
+        }
+        return "no address for \(error.host)"
     }
 
     /// The server's certificate did not verify (untrusted, expired, or for another host).
@@ -157,6 +174,7 @@ struct SMTPConnectionError: Error, CustomStringConvertible {
         case .tls(let detail): "TLS failed (\(detail.prefix(200)))"
         case .certificate:
             "the server's TLS certificate did not verify for this host (check SMTP_HOST and SMTP_CA_FILE)"
+        case .unreachable(let detail): "cannot connect (\(detail))"
         case .other(let type): "connection failed (\(type))"
         }
     }

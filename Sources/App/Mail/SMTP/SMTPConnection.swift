@@ -29,7 +29,6 @@ final class SMTPConnection: Sendable {
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(TimeAmount(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let implicitTLS {
@@ -44,6 +43,10 @@ final class SMTPConnection: Sendable {
         } catch {
             throw SMTPConnectionError(error)
         }
+        // Commands go out as soon as they are written. Best effort, after the connection is up:
+        // some sandboxes refuse the option (EACCES without CAP_NET_ADMIN, seen under gVisor's
+        // host networking), and a slower SMTP session beats no session.
+        try? await channel.setOption(.socketOption(.tcp_nodelay), value: 1).get()
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(
                 try channel.pipeline.syncOperations.handler(type: SMTPClientHandler.self), eventLoop: channel.eventLoop)
