@@ -136,7 +136,8 @@ public func buildApplication(
                 rateLimits: database.rateLimits,
                 accounts: database.accounts,
                 window: configuration.rateLimits.window,
-                interval: .seconds(600),
+                settings: configuration.housekeeping,
+                metrics: metrics,
                 gate: gate,
                 logger: logger
             )

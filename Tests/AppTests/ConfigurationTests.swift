@@ -70,6 +70,27 @@ struct ConfigurationTests {
         #expect(postgres.maxConnections == 4)
     }
 
+    @Test("housekeeping: interval and retentions, defaults, 0 switches the account purge off, ranges enforced")
+    func housekeepingSettings() throws {
+        let defaults = try AppConfiguration(environment: minimal).housekeeping
+        #expect(defaults.interval == .seconds(600))
+        #expect(defaults.outboxRetention == .seconds(7 * 86400))
+        #expect(defaults.unverifiedAccountRetention == .seconds(7 * 86400))
+        let set = try AppConfiguration(
+            environment: minimal.merging([
+                "HOUSEKEEPING_INTERVAL": "60", "OUTBOX_RETENTION": "86400", "UNVERIFIED_ACCOUNT_RETENTION": "0",
+            ]) { $1 }
+        ).housekeeping
+        #expect(set.interval == .seconds(60))
+        #expect(set.outboxRetention == .seconds(86400))
+        #expect(set.unverifiedAccountRetention == .zero)
+        #expect(error(minimal.merging(["HOUSEKEEPING_INTERVAL": "1"]) { $1 })?.variable == "HOUSEKEEPING_INTERVAL")
+        #expect(error(minimal.merging(["OUTBOX_RETENTION": "60"]) { $1 })?.variable == "OUTBOX_RETENTION")
+        #expect(
+            error(minimal.merging(["UNVERIFIED_ACCOUNT_RETENTION": "-1"]) { $1 })?.variable
+                == "UNVERIFIED_ACCOUNT_RETENTION")
+    }
+
     @Test("with nothing set, the database is the default SQLite file under the working directory")
     func zeroConfiguration() throws {
         let configuration = try AppConfiguration(environment: [:], workingDirectory: "/srv/app")

@@ -204,7 +204,7 @@ struct IdempotencyKeyTests {
                 )
                 let housekeeping = Housekeeping(
                     rateLimits: env.database.rateLimits, accounts: env.database.accounts, window: .seconds(60),
-                    interval: .seconds(600), gate: StartupGate(open: true), logger: env.logger)
+                    settings: HousekeepingSettings(), metrics: nil, gate: StartupGate(open: true), logger: env.logger)
                 await housekeeping.sweep()
                 #expect(try await env.count("SELECT count(*) FROM idempotency_keys") == 2)
             }

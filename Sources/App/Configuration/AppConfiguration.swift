@@ -30,6 +30,7 @@ public struct AppConfiguration: Sendable {
     public var outbox: OutboxSettings
     public var auth: AuthSettings
     public var accounts: AccountSettings
+    public var housekeeping = HousekeepingSettings()
     public var http: HTTPSettings
     public var rateLimits: RateLimitSettings
     /// Verification links open a confirmation page; a POST from it activates (see SECURITY.md).
@@ -246,6 +247,7 @@ public struct AppConfiguration: Sendable {
                 try env.integer(
                     "SHUTDOWN_GRACE_SECONDS", default: appEnvironment == .production ? 10 : 0, range: 0...300))
         )
+        housekeeping = try HousekeepingSettings.read(env)
         metricsHost = env.string("METRICS_HOST", default: "127.0.0.1")
         metricsPort = try env.integer("METRICS_PORT", default: 9464, range: 1...65535)
         guard metricsPort != port else {

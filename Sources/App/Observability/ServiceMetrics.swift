@@ -50,6 +50,16 @@ public final class ServiceMetrics: Sendable {
         ).increment()
     }
 
+    /// Rows housekeeping deleted, by kind.
+    func housekeepingDeleted(kind: String, count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(
+            descriptor: Self.descriptor(
+                "housekeeping_deleted_total", help: "Rows deleted by housekeeping, by kind of data."),
+            labels: [("kind", kind)]
+        ).increment(by: Int64(count))
+    }
+
     /// 1 while the transport's provider refuses our configuration, 0 otherwise.
     func emailConfigurationError(transport: String, present: Bool) {
         registry.makeGauge(

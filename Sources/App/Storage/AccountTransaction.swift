@@ -74,6 +74,17 @@ public protocol AccountTransaction {
     func claimIdempotencyKey(_ key: IdempotencyKeyUse) async throws -> IdempotencyKeyClaim
     /// Deletes up to `limit` keys that expired before `date`; returns how many.
     func deleteExpiredIdempotencyKeys(before date: Date, limit: Int) async throws -> Int
+
+    // MARK: Housekeeping
+
+    /// Takes the lease `name` for `holder` until `until` if it is free, expired at `now`, or
+    /// already `holder`'s; true when taken.
+    func acquireHousekeepingLease(_ name: String, holder: String, now: Date, until: Date) async throws -> Bool
+    /// Gives the lease back if `holder` still has it.
+    func releaseHousekeepingLease(_ name: String, holder: String, now: Date) async throws
+    /// Deletes up to `limit` rows of `kind` that are due at `cutoff` (see `HousekeepingKind`);
+    /// returns how many.
+    func purge(_ kind: HousekeepingKind, cutoff: Date, limit: Int) async throws -> Int
 }
 
 extension AccountTransaction {

@@ -12,6 +12,6 @@ public protocol RateLimitStore: Sendable {
     func unhit(bucket: String, windowStart: Date) async throws
     /// Forgets the bucket `prefix` and every bucket named `prefix:…`.
     func clear(prefix: String) async throws
-    /// Forgets counters of windows that started before `date`.
-    func purge(before date: Date) async throws
+    /// Forgets up to `limit` counters of windows that started before `date`; returns how many.
+    func purge(before date: Date, limit: Int) async throws -> Int
 }

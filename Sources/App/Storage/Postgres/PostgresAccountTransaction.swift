@@ -386,4 +386,70 @@ struct PostgresAccountTransaction: AccountTransaction {
         for try await _ in rows.decode(Data.self) { deleted += 1 }
         return deleted
     }
+
+    // MARK: Housekeeping
+
+    func acquireHousekeepingLease(_ name: String, holder: String, now: Date, until: Date) async throws -> Bool {
+        var binds = PostgresBindings()
+        binds.append(name)
+        binds.append(holder)
+        binds.append(now)
+        binds.append(until)
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: HousekeepingSQL.acquireLease, binds: binds), logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    func releaseHousekeepingLease(_ name: String, holder: String, now: Date) async throws {
+        var binds = PostgresBindings()
+        binds.append(name)
+        binds.append(holder)
+        binds.append(now)
+        try await connection.query(PostgresQuery(unsafeSQL: HousekeepingSQL.releaseLease, binds: binds), logger: logger)
+    }
+
+    func purge(_ kind: HousekeepingKind, cutoff: Date, limit: Int) async throws -> Int {
+        var binds = PostgresBindings()
+        binds.append(cutoff)
+        binds.append(limit)
+        let sql: String
+        switch kind {
+        case .verificationLinks: sql = HousekeepingSQL.purgeVerificationLinks
+        case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
+        case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
+        case .emails: sql = HousekeepingSQL.purgeFinishedEmails
+        case .unverifiedAccounts: return try await purgeUnverifiedAccounts(cutoff: cutoff, limit: limit)
+        }
+        return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().count
+    }
+
+    /// Locks the due accounts (skipping any a registration holds), then deletes those still due
+    /// under a new snapshot: a link a registration committed meanwhile keeps its account, and
+    /// none can be added until this transaction ends (registration takes the same row lock).
+    /// Their links, sessions and reset tokens go with them (`ON DELETE CASCADE`).
+    private func purgeUnverifiedAccounts(cutoff: Date, limit: Int) async throws -> Int {
+        var binds = PostgresBindings()
+        binds.append(cutoff)
+        binds.append(limit)
+        let due = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT u.id FROM users u WHERE \(HousekeepingSQL.unverifiedAccountIsDue)
+                    LIMIT $2 FOR UPDATE OF u SKIP LOCKED
+                    """,
+                binds: binds),
+            logger: logger)
+        var ids: [UUID] = []
+        for try await id in due.decode(UUID.self) { ids.append(id) }
+        guard !ids.isEmpty else { return 0 }
+        let deleted = try await connection.query(
+            """
+            DELETE FROM users u WHERE u.id = ANY(\(ids)) AND u.status = 'pending'
+            AND NOT EXISTS (SELECT 1 FROM verification_tokens v WHERE v.user_id = u.id AND v.expires_at >= \(cutoff))
+            RETURNING u.id
+            """,
+            logger: logger)
+        return try await deleted.collect().count
+    }
 }

@@ -57,9 +57,17 @@ struct PostgresRateLimitStore: RateLimitStore {
         }
     }
 
-    func purge(before date: Date) async throws {
+    func purge(before date: Date, limit: Int) async throws -> Int {
         try await calls.run {
-            try await client.query("DELETE FROM rate_limit_counters WHERE window_start < \(date)", logger: logger)
+            try await client.query(
+                """
+                DELETE FROM rate_limit_counters WHERE bucket IN (
+                    SELECT bucket FROM rate_limit_counters WHERE window_start < \(date) LIMIT \(limit)
+                )
+                RETURNING 1
+                """,
+                logger: logger
+            ).collect().count
         }
     }
 }

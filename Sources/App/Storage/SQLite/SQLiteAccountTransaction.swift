@@ -376,4 +376,41 @@ struct SQLiteAccountTransaction: AccountTransaction {
             [SQLiteData(date), .integer(limit)]
         ).count
     }
+
+    // MARK: Housekeeping
+
+    /// `HousekeepingSQL`'s `$n` parameters as SQLite's numbered `?n`.
+    private func housekeeping(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        try await connection.query(sql.replacingOccurrences(of: "$", with: "?"), binds)
+    }
+
+    func acquireHousekeepingLease(_ name: String, holder: String, now: Date, until: Date) async throws -> Bool {
+        try await !housekeeping(
+            HousekeepingSQL.acquireLease, [.text(name), .text(holder), SQLiteData(now), SQLiteData(until)]
+        ).isEmpty
+    }
+
+    func releaseHousekeepingLease(_ name: String, holder: String, now: Date) async throws {
+        _ = try await housekeeping(HousekeepingSQL.releaseLease, [.text(name), .text(holder), SQLiteData(now)])
+    }
+
+    func purge(_ kind: HousekeepingKind, cutoff: Date, limit: Int) async throws -> Int {
+        let sql: String
+        switch kind {
+        case .verificationLinks: sql = HousekeepingSQL.purgeVerificationLinks
+        case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
+        case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
+        case .emails: sql = HousekeepingSQL.purgeFinishedEmails
+        case .unverifiedAccounts:
+            // One writer at a time (`BEGIN IMMEDIATE`): no registration can add a link between
+            // finding an account due and deleting it.
+            sql = """
+                DELETE FROM users WHERE id IN (
+                    SELECT u.id FROM users u WHERE \(HousekeepingSQL.unverifiedAccountIsDue) LIMIT $2
+                )
+                RETURNING 1
+                """
+        }
+        return try await housekeeping(sql, [SQLiteData(cutoff), .integer(limit)]).count
+    }
 }

@@ -149,5 +149,26 @@ enum SQLiteMigrations {
                 "CREATE INDEX email_requests_created_at_idx ON email_requests (created_at)",
             ]
         ),
+        Migration(
+            version: 7,
+            name: "housekeeping",
+            statements: [
+                // One row per housekeeping pass: the instance holding it until `expires_at`.
+                """
+                CREATE TABLE housekeeping_leases (
+                    name TEXT PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    expires_at REAL NOT NULL
+                ) STRICT
+                """,
+                // What the purges look for, so they find it without scanning.
+                "CREATE INDEX verification_tokens_expires_at_idx ON verification_tokens (expires_at)",
+                "CREATE INDEX password_reset_tokens_expires_at_idx ON password_reset_tokens (expires_at)",
+                "CREATE INDEX refresh_tokens_expires_at_idx ON refresh_tokens (expires_at)",
+                "CREATE INDEX email_outbox_sent_at_idx ON email_outbox (sent_at) WHERE status = 'sent'",
+                "CREATE INDEX email_outbox_failed_at_idx ON email_outbox (failed_at) WHERE status = 'failed'",
+                "CREATE INDEX users_pending_created_at_idx ON users (created_at) WHERE status = 'pending'",
+            ]
+        ),
     ]
 }

@@ -51,9 +51,17 @@ struct SQLiteRateLimitStore: RateLimitStore {
         }
     }
 
-    func purge(before date: Date) async throws {
-        try await storage.withConnection { connection in
-            _ = try await connection.query("DELETE FROM rate_limit_counters WHERE window_start < ?", [SQLiteData(date)])
+    func purge(before date: Date, limit: Int) async throws -> Int {
+        try await storage.withTransaction { connection in
+            try await connection.query(
+                """
+                DELETE FROM rate_limit_counters WHERE bucket IN (
+                    SELECT bucket FROM rate_limit_counters WHERE window_start < ? LIMIT ?
+                )
+                RETURNING 1
+                """,
+                [SQLiteData(date), .integer(limit)]
+            ).count
         }
     }
 }
