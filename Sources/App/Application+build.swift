@@ -112,6 +112,11 @@ public func buildApplication(
     router.addRoutes(
         PasswordResetController(service: resets, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
     router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
+    router.addRoutes(
+        SelfServiceController(
+            sessions: sessions, policy: policy, signal: signal, tokens: tokens, limiter: limiter, limits: limits
+        ).endpoints,
+        atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     let emailHealth = EmailDeliveryHealth()
     router.addRoutes(

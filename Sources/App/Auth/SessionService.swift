@@ -124,6 +124,67 @@ public struct SessionService: Sendable {
         )
     }
 
+    /// Changes the signed-in account's password, knowing the current one: every session of the
+    /// account ends (the refresh-token families are revoked and the session epoch moves, as at a
+    /// reset), the owner is told by email, and the caller gets a new session, so only the device
+    /// that changed the password stays signed in. The new password meets `policy`.
+    public func changePassword(
+        accountID: UUID, current: String, new: String, policy: PasswordPolicy, signal: OutboxSignal,
+        requestID: String?, logger: Logger
+    ) async throws -> TokenPair {
+        guard let account = try await store.withTransaction({ try await $0.account(id: accountID) }),
+            account.status == .active, let stored = account.passwordHash
+        else { throw PasswordChangeError(.accountGone) }
+        let violations = policy.violations(password: new, email: EmailAddress(account.email))
+        guard violations.isEmpty else { throw PasswordChangeError(.invalidPassword(violations)) }
+        guard try await hasher.verify(current, against: stored) else {
+            logger.info(
+                "password change refused",
+                metadata: [
+                    "event": "user.password_change_failed", "user_id": "\(accountID.lowercased)",
+                    "reason": "wrong_password",
+                ])
+            throw PasswordChangeError(.wrongPassword)
+        }
+        let newHash = try await hasher.hash(new)
+        let now = Date()
+        let refresh = OpaqueToken.generate()
+        let changed = try await store.withTransaction { transaction -> AccountRecord in
+            // Sessions first, then the account row: the lock order every path keeps.
+            try await transaction.endSessions(accountID: accountID, at: now)
+            // The password checked above must still be the account's: a change or reset that
+            // committed meanwhile wins, and this one changes nothing.
+            guard let locked = try await transaction.accountForSession(id: accountID), locked.status == .active,
+                locked.passwordHash == stored
+            else { throw PasswordChangeError(.wrongPassword) }
+            try await transaction.updatePasswordHash(accountID: accountID, passwordHash: newHash, at: now)
+            try await transaction.enqueueEmail(
+                OutboxEmail(
+                    EmailTemplates.passwordChanged(keptOneSession: true), to: account.email, at: now,
+                    requestID: requestID))
+            try await transaction.insertRefreshToken(
+                NewRefreshToken(
+                    tokenHash: refresh.hash,
+                    accountID: accountID,
+                    familyID: UUID(),
+                    createdAt: now,
+                    expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
+                    sessionEpoch: locked.sessionEpoch,
+                    familyCreatedAt: now
+                )
+            )
+            return locked
+        }
+        signal.notify()
+        logger.info(
+            "password changed", metadata: ["event": "user.password_changed", "user_id": "\(accountID.lowercased)"])
+        return TokenPair(
+            accessToken: try await tokens.issue(accountID: changed.id, role: changed.role, now: now),
+            expiresIn: Int(tokens.lifetime.components.seconds),
+            refreshToken: refresh.value
+        )
+    }
+
     private enum RefreshOutcome: Sendable {
         case rotated(AccountRecord)
         case reused(accountID: UUID)

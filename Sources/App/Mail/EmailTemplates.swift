@@ -75,10 +75,12 @@ public enum EmailTemplates {
         return EmailContent(kind: "password_reset", subject: "Reset your password", text: text, html: html)
     }
 
-    /// Confirms a password change, so the owner notices one they did not make.
-    public static func passwordChanged() -> EmailContent {
+    /// Confirms a password change, so the owner notices one they did not make. After a change
+    /// made while signed in, the device that made it stays signed in (`keptOneSession`).
+    public static func passwordChanged(keptOneSession: Bool = false) -> EmailContent {
+        let signedOut = keptOneSession ? "every other session" : "every session"
         let text = """
-            The password of your account was just changed, and every session was signed out.
+            The password of your account was just changed, and \(signedOut) was signed out.
 
             If this was you, there is nothing to do.
             If it was not you, reset your password now and check the security of your email account.
@@ -86,7 +88,7 @@ public enum EmailTemplates {
         let html = page(
             title: "Your password was changed",
             body: """
-                <p>The password of your account was just changed, and every session was signed out.</p>
+                <p>The password of your account was just changed, and \(signedOut) was signed out.</p>
                 <p>If this was you, there is nothing to do.</p>
                 <p>If it was not you, reset your password now and check the security of your email account.</p>
                 """
