@@ -185,6 +185,38 @@ public struct SessionService: Sendable {
         )
     }
 
+    /// Deletes the signed-in account, knowing its password: the account row goes with its links,
+    /// sessions and reset tokens (personal data included), a confirmation goes to the address it
+    /// had, and the address can register again. Access tokens already issued answer 401 from then
+    /// on wherever the account is read (`/v1/me`); elsewhere they lapse within their lifetime.
+    public func deleteAccount(
+        accountID: UUID, password: String, signal: OutboxSignal, requestID: String?, logger: Logger
+    ) async throws {
+        guard let account = try await store.withTransaction({ try await $0.account(id: accountID) }),
+            account.status == .active, let stored = account.passwordHash
+        else { throw PasswordChangeError(.accountGone) }
+        guard try await hasher.verify(password, against: stored) else {
+            logger.info(
+                "account deletion refused",
+                metadata: [
+                    "event": "user.deletion_failed", "user_id": "\(accountID.lowercased)", "reason": "wrong_password",
+                ])
+            throw PasswordChangeError(.wrongPassword)
+        }
+        let now = Date()
+        try await store.withTransaction { transaction in
+            // Sessions first, then the account row: the lock order every path keeps.
+            try await transaction.endSessions(accountID: accountID, at: now)
+            guard let locked = try await transaction.accountForSession(id: accountID), locked.passwordHash == stored
+            else { throw PasswordChangeError(.wrongPassword) }
+            guard try await transaction.deleteAccount(id: accountID) else { throw PasswordChangeError(.accountGone) }
+            try await transaction.enqueueEmail(
+                OutboxEmail(EmailTemplates.accountDeleted(), to: account.email, at: now, requestID: requestID))
+        }
+        signal.notify()
+        logger.info("account deleted", metadata: ["event": "user.deleted", "user_id": "\(accountID.lowercased)"])
+    }
+
     private enum RefreshOutcome: Sendable {
         case rotated(AccountRecord)
         case reused(accountID: UUID)

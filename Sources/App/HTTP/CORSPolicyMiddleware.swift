@@ -12,7 +12,7 @@ struct CORSPolicyMiddleware: RouterMiddleware {
 
     let allowedOrigins: Set<String>
 
-    static let allowedMethods = "GET, POST, OPTIONS"
+    static let allowedMethods = "GET, POST, DELETE, OPTIONS"
     static let allowedHeaders = "Authorization, Content-Type, X-Request-ID"
     static let exposedHeaders = "X-Request-ID, Retry-After, WWW-Authenticate"
     static let maxAge = "600"

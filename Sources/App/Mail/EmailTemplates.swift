@@ -96,6 +96,27 @@ public enum EmailTemplates {
         return EmailContent(kind: "password_changed", subject: "Your password was changed", text: text, html: html)
     }
 
+    /// Confirms that an account was deleted, so the owner notices a deletion they did not make.
+    public static func accountDeleted() -> EmailContent {
+        let text = """
+            Your account was deleted, as asked while signed in with its password. Everything it held is gone,
+            and this address can be used to register again.
+
+            If this was not you, someone knew your password: register again and check the security of your
+            email account.
+            """
+        let html = page(
+            title: "Your account was deleted",
+            body: """
+                <p>Your account was deleted, as asked while signed in with its password. Everything it held is gone, \
+                and this address can be used to register again.</p>
+                <p>If this was not you, someone knew your password: register again and check the security of your \
+                email account.</p>
+                """
+        )
+        return EmailContent(kind: "account_deleted", subject: "Your account was deleted", text: text, html: html)
+    }
+
     static func page(title: String, body: String) -> String {
         """
         <!DOCTYPE html>

@@ -36,6 +36,9 @@ public protocol AccountTransaction {
     /// A page of accounts, oldest first, optionally only those with `status`.
     func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord]
     func countAccounts(status: AccountStatus?) async throws -> Int
+    /// Deletes the account and, by cascade, its links, sessions and reset tokens; false when
+    /// it was already gone.
+    func deleteAccount(id: UUID) async throws -> Bool
 
     // MARK: Refresh tokens
 

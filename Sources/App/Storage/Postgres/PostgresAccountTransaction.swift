@@ -178,6 +178,11 @@ struct PostgresAccountTransaction: AccountTransaction {
         )
     }
 
+    func deleteAccount(id: UUID) async throws -> Bool {
+        try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger)
+            .collect().count == 1
+    }
+
     func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
         let rows = try await connection.query(
             """

@@ -169,6 +169,10 @@ struct SQLiteAccountTransaction: AccountTransaction {
         )
     }
 
+    func deleteAccount(id: UUID) async throws -> Bool {
+        try await connection.query("DELETE FROM users WHERE id = ? RETURNING id", [SQLiteData(id)]).count == 1
+    }
+
     func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
         let rows = try await connection.query(
             "UPDATE users SET role = ?, updated_at = ? WHERE email_normalized = ? RETURNING id",
