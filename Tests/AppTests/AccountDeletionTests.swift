@@ -14,15 +14,7 @@ struct AccountDeletionTests {
     private func delete(
         _ client: some TestClientProtocol, bearer: String?, password: String
     ) async throws -> TestResponse {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
-        let body = try JSONSerialization.data(withJSONObject: ["password": password])
-        return try await client.execute(uri: "/v1/me", method: .delete, headers: headers, body: ByteBuffer(bytes: body))
-    }
-
-    private func tokens(_ response: TestResponse) throws -> (access: String, refresh: String) {
-        let body = response.json
-        return (try #require(body["access_token"] as? String), try #require(body["refresh_token"] as? String))
+        try await client.sendJSON("/v1/me", method: .delete, bearer: bearer, object: ["password": password])
     }
 
     @Test(
@@ -33,7 +25,7 @@ struct AccountDeletionTests {
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: password)
                 try await env.activate(client, email: "stays@example.com", password: password)
-                let session = try tokens(try await client.login(email: email, password: password))
+                let session = try tokenPair(try await client.login(email: email, password: password))
                 _ = try await client.login(email: email, password: password)
                 _ = try await client.postJSON("/v1/password/forgot", object: ["email": email])
                 try await env.deliverEmails()
@@ -70,16 +62,13 @@ struct AccountDeletionTests {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: password)
-                let session = try tokens(try await client.login(email: email, password: password))
+                let session = try tokenPair(try await client.login(email: email, password: password))
 
                 let wrong = try await delete(client, bearer: session.access, password: "not the password at all")
                 #expect(wrong.status == .forbidden)
                 #expect(wrong.json["code"] as? String == "wrong_password")
                 #expect(try await delete(client, bearer: nil, password: password).status == .unauthorized)
-                let empty = try await client.execute(
-                    uri: "/v1/me", method: .delete,
-                    headers: [.contentType: "application/json", .authorization: "Bearer \(session.access)"],
-                    body: ByteBuffer(string: "{}"))
+                let empty = try await client.sendJSON("/v1/me", method: .delete, bearer: session.access, "{}")
                 #expect(empty.status == .unprocessableContent)
 
                 #expect(try await env.account(email)?.status == "active")
@@ -95,7 +84,7 @@ struct AccountDeletionTests {
         try await TestEnvironment.with(backend, configure: { $0.rateLimits.loginFailuresPerAccount = 2 }) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: password)
-                let session = try tokens(try await client.login(email: email, password: password))
+                let session = try tokenPair(try await client.login(email: email, password: password))
                 #expect(
                     try await delete(client, bearer: session.access, password: "wrong guess one").status == .forbidden)
                 let change = try await client.execute(

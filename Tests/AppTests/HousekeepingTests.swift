@@ -143,6 +143,23 @@ struct HousekeepingTests {
         }
     }
 
+    /// `count` rate-limit counters named `prefix1`, `prefix2`, … in the window starting at `windowStart`.
+    private func insertCounters(
+        _ env: TestEnvironment, named prefix: String, count: Int, windowStart: TimeInterval
+    )
+        async throws
+    {
+        try await env.execute(
+            postgres: """
+                INSERT INTO rate_limit_counters (bucket, window_start, hits)
+                SELECT '\(prefix)' || n, to_timestamp(\(windowStart)), 1 FROM generate_series(1, \(count)) AS n
+                """,
+            sqlite: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
+                INSERT INTO rate_limit_counters (bucket, window_start, hits) SELECT '\(prefix)' || i, \(windowStart), 1 FROM n
+                """)
+    }
+
     @Test(
         "passes of two instances: one holds the lease and the other skips; overlapping passes delete each row once and neither fails",
         arguments: Backend.allCases)
@@ -151,15 +168,7 @@ struct HousekeepingTests {
             try await env.database.migrate(logger: env.logger)
             let rows = 2500
             let old = due.addingTimeInterval(-86400).timeIntervalSince1970
-            try await env.execute(
-                postgres: """
-                    INSERT INTO rate_limit_counters (bucket, window_start, hits)
-                    SELECT 'b' || n, to_timestamp(\(old)), 1 FROM generate_series(1, \(rows)) AS n
-                    """,
-                sqlite: """
-                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
-                    INSERT INTO rate_limit_counters (bucket, window_start, hits) SELECT 'b' || i, \(old), 1 FROM n
-                    """)
+            try await insertCounters(env, named: "b", count: rows, windowStart: old)
             let first = housekeeping(env)
             let second = housekeeping(env)
             async let a = first.sweep(now: due)
@@ -171,15 +180,7 @@ struct HousekeepingTests {
 
             // Deletes that overlap (two instances whose passes meet, a pass that outlives its
             // lease): each row goes once, and neither fails.
-            try await env.execute(
-                postgres: """
-                    INSERT INTO rate_limit_counters (bucket, window_start, hits)
-                    SELECT 'c' || n, to_timestamp(\(old)), 1 FROM generate_series(1, \(rows)) AS n
-                    """,
-                sqlite: """
-                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
-                    INSERT INTO rate_limit_counters (bucket, window_start, hits) SELECT 'c' || i, \(old), 1 FROM n
-                    """)
+            try await insertCounters(env, named: "c", count: rows, windowStart: old)
             let store = env.database.rateLimits
             let cutoff = due
             @Sendable func drain() async throws -> Int {

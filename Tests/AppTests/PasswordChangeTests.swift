@@ -15,16 +15,9 @@ struct PasswordChangeTests {
     private func change(
         _ client: some TestClientProtocol, bearer: String?, current: String, new: String
     ) async throws -> TestResponse {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
-        let body = try JSONSerialization.data(withJSONObject: ["current_password": current, "new_password": new])
-        return try await client.execute(
-            uri: "/v1/me/password", method: .post, headers: headers, body: ByteBuffer(bytes: body))
-    }
-
-    private func tokens(_ response: TestResponse) throws -> (access: String, refresh: String) {
-        let body = response.json
-        return (try #require(body["access_token"] as? String), try #require(body["refresh_token"] as? String))
+        try await client.sendJSON(
+            "/v1/me/password", method: .post, bearer: bearer,
+            object: ["current_password": current, "new_password": new])
     }
 
     @Test(
@@ -34,13 +27,13 @@ struct PasswordChangeTests {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: oldPassword)
-                let here = try tokens(try await client.login(email: email, password: oldPassword))
-                let elsewhere = try tokens(try await client.login(email: email, password: oldPassword))
+                let here = try tokenPair(try await client.login(email: email, password: oldPassword))
+                let elsewhere = try tokenPair(try await client.login(email: email, password: oldPassword))
 
                 let response = try await change(client, bearer: here.access, current: oldPassword, new: newPassword)
                 #expect(response.status == .ok)
                 #expect(response.headers[.cacheControl] == "no-store")
-                let fresh = try tokens(response)
+                let fresh = try tokenPair(response)
 
                 for old in [here.refresh, elsewhere.refresh] {
                     let refreshed = try await client.postJSON("/v1/token/refresh", object: ["refresh_token": old])
@@ -66,7 +59,7 @@ struct PasswordChangeTests {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: oldPassword)
-                let session = try tokens(try await client.login(email: email, password: oldPassword))
+                let session = try tokenPair(try await client.login(email: email, password: oldPassword))
                 try await env.deliverEmails()
                 let emailsBefore = env.transport.sent(to: email).count
 
@@ -92,7 +85,7 @@ struct PasswordChangeTests {
         try await TestEnvironment.with(backend) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: oldPassword)
-                let session = try tokens(try await client.login(email: email, password: oldPassword))
+                let session = try tokenPair(try await client.login(email: email, password: oldPassword))
 
                 let weak = try await change(client, bearer: session.access, current: oldPassword, new: "short")
                 #expect(weak.status == .unprocessableContent)
@@ -102,10 +95,9 @@ struct PasswordChangeTests {
                 #expect(anonymous.status == .unauthorized)
                 let forged = try await change(client, bearer: "not.a.jwt", current: oldPassword, new: newPassword)
                 #expect(forged.status == .unauthorized)
-                let missing = try await client.execute(
-                    uri: "/v1/me/password", method: .post,
-                    headers: [.contentType: "application/json", .authorization: "Bearer \(session.access)"],
-                    body: ByteBuffer(string: #"{"new_password": "a second long passphrase"}"#))
+                let missing = try await client.sendJSON(
+                    "/v1/me/password", method: .post, bearer: session.access,
+                    #"{"new_password": "a second long passphrase"}"#)
                 #expect(missing.status == .unprocessableContent)
 
                 #expect(try await client.login(email: email, password: oldPassword).status == .ok)
@@ -120,7 +112,7 @@ struct PasswordChangeTests {
         try await TestEnvironment.with(backend, configure: { $0.rateLimits.loginFailuresPerAccount = 3 }) { env in
             try await env.withApp { client in
                 try await env.activate(client, email: email, password: oldPassword)
-                let session = try tokens(try await client.login(email: email, password: oldPassword))
+                let session = try tokenPair(try await client.login(email: email, password: oldPassword))
                 let limit = env.configuration.rateLimits.loginFailuresPerAccount
                 for attempt in 1...limit {
                     let response = try await change(

@@ -103,25 +103,71 @@ public struct SessionService: Sendable {
             if let rehashed {
                 try await transaction.updatePasswordHash(accountID: account.id, passwordHash: rehashed, at: now)
             }
-            try await transaction.insertRefreshToken(
-                NewRefreshToken(
-                    tokenHash: refresh.hash,
-                    accountID: account.id,
-                    familyID: UUID(),
-                    createdAt: now,
-                    expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
-                    sessionEpoch: current.sessionEpoch,
-                    familyCreatedAt: now
-                )
-            )
+            try await transaction.insertRefreshToken(newFamily(refresh, for: current, at: now))
             return current
         }
         guard let current else { throw AuthError.invalidCredentials }
-        return TokenPair(
-            accessToken: try await tokens.issue(accountID: current.id, role: current.role, now: now),
+        return try await tokenPair(for: current, refresh: refresh, at: now)
+    }
+
+    /// The first refresh token of a new session (family) of `account`, in its current epoch.
+    private func newFamily(_ refresh: OpaqueToken, for account: AccountRecord, at now: Date) -> NewRefreshToken {
+        NewRefreshToken(
+            tokenHash: refresh.hash,
+            accountID: account.id,
+            familyID: UUID(),
+            createdAt: now,
+            expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
+            sessionEpoch: account.sessionEpoch,
+            familyCreatedAt: now
+        )
+    }
+
+    private func tokenPair(for account: AccountRecord, refresh: OpaqueToken, at now: Date) async throws -> TokenPair {
+        TokenPair(
+            accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
             expiresIn: Int(tokens.lifetime.components.seconds),
             refreshToken: refresh.value
         )
+    }
+
+    /// The signed-in account, if it still exists and is active.
+    private func activeAccount(id: UUID) async throws -> AccountRecord {
+        guard let account = try await store.withTransaction({ try await $0.account(id: id) }),
+            account.status == .active
+        else { throw PasswordChangeError(.accountGone) }
+        return account
+    }
+
+    /// Checks `password` against `account`'s and returns the hash it was checked against;
+    /// a wrong password is logged as `failureEvent` and answers `wrong_password`.
+    private func checkPassword(
+        _ password: String, of account: AccountRecord, failureEvent: String, logger: Logger
+    ) async throws -> String {
+        guard let stored = account.passwordHash else { throw PasswordChangeError(.accountGone) }
+        guard try await hasher.verify(password, against: stored) else {
+            logger.info(
+                "refused: wrong password",
+                metadata: [
+                    "event": "\(failureEvent)", "user_id": "\(account.id.lowercased)", "reason": "wrong_password",
+                ])
+            throw PasswordChangeError(.wrongPassword)
+        }
+        return stored
+    }
+
+    /// Inside `transaction`: ends every session of the account (sessions first, then the account
+    /// row: the lock order every path keeps), then makes sure the password checked before the
+    /// transaction is still the account's, so a change or reset that committed meanwhile wins
+    /// and this one changes nothing. Returns the locked account, in its new session epoch.
+    private func endSessionsIfUnchanged(
+        in transaction: any AccountTransaction, accountID: UUID, checkedHash: String, at now: Date
+    ) async throws -> AccountRecord {
+        try await transaction.endSessions(accountID: accountID, at: now)
+        guard let locked = try await transaction.accountForSession(id: accountID), locked.status == .active,
+            locked.passwordHash == checkedHash
+        else { throw PasswordChangeError(.wrongPassword) }
+        return locked
     }
 
     /// Changes the signed-in account's password, knowing the current one: every session of the
@@ -132,57 +178,29 @@ public struct SessionService: Sendable {
         accountID: UUID, current: String, new: String, policy: PasswordPolicy, signal: OutboxSignal,
         requestID: String?, logger: Logger
     ) async throws -> TokenPair {
-        guard let account = try await store.withTransaction({ try await $0.account(id: accountID) }),
-            account.status == .active, let stored = account.passwordHash
-        else { throw PasswordChangeError(.accountGone) }
+        let account = try await activeAccount(id: accountID)
         let violations = policy.violations(password: new, email: EmailAddress(account.email))
         guard violations.isEmpty else { throw PasswordChangeError(.invalidPassword(violations)) }
-        guard try await hasher.verify(current, against: stored) else {
-            logger.info(
-                "password change refused",
-                metadata: [
-                    "event": "user.password_change_failed", "user_id": "\(accountID.lowercased)",
-                    "reason": "wrong_password",
-                ])
-            throw PasswordChangeError(.wrongPassword)
-        }
+        let checkedHash = try await checkPassword(
+            current, of: account, failureEvent: "user.password_change_failed", logger: logger)
         let newHash = try await hasher.hash(new)
         let now = Date()
         let refresh = OpaqueToken.generate()
         let changed = try await store.withTransaction { transaction -> AccountRecord in
-            // Sessions first, then the account row: the lock order every path keeps.
-            try await transaction.endSessions(accountID: accountID, at: now)
-            // The password checked above must still be the account's: a change or reset that
-            // committed meanwhile wins, and this one changes nothing.
-            guard let locked = try await transaction.accountForSession(id: accountID), locked.status == .active,
-                locked.passwordHash == stored
-            else { throw PasswordChangeError(.wrongPassword) }
+            let locked = try await endSessionsIfUnchanged(
+                in: transaction, accountID: accountID, checkedHash: checkedHash, at: now)
             try await transaction.updatePasswordHash(accountID: accountID, passwordHash: newHash, at: now)
             try await transaction.enqueueEmail(
                 OutboxEmail(
-                    EmailTemplates.passwordChanged(keptOneSession: true), to: account.email, at: now,
+                    EmailTemplates.passwordChanged(keptOneSession: true), to: locked.email, at: now,
                     requestID: requestID))
-            try await transaction.insertRefreshToken(
-                NewRefreshToken(
-                    tokenHash: refresh.hash,
-                    accountID: accountID,
-                    familyID: UUID(),
-                    createdAt: now,
-                    expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
-                    sessionEpoch: locked.sessionEpoch,
-                    familyCreatedAt: now
-                )
-            )
+            try await transaction.insertRefreshToken(newFamily(refresh, for: locked, at: now))
             return locked
         }
         signal.notify()
         logger.info(
             "password changed", metadata: ["event": "user.password_changed", "user_id": "\(accountID.lowercased)"])
-        return TokenPair(
-            accessToken: try await tokens.issue(accountID: changed.id, role: changed.role, now: now),
-            expiresIn: Int(tokens.lifetime.components.seconds),
-            refreshToken: refresh.value
-        )
+        return try await tokenPair(for: changed, refresh: refresh, at: now)
     }
 
     /// Deletes the signed-in account, knowing its password: the account row goes with its links,
@@ -192,23 +210,13 @@ public struct SessionService: Sendable {
     public func deleteAccount(
         accountID: UUID, password: String, signal: OutboxSignal, requestID: String?, logger: Logger
     ) async throws {
-        guard let account = try await store.withTransaction({ try await $0.account(id: accountID) }),
-            account.status == .active, let stored = account.passwordHash
-        else { throw PasswordChangeError(.accountGone) }
-        guard try await hasher.verify(password, against: stored) else {
-            logger.info(
-                "account deletion refused",
-                metadata: [
-                    "event": "user.deletion_failed", "user_id": "\(accountID.lowercased)", "reason": "wrong_password",
-                ])
-            throw PasswordChangeError(.wrongPassword)
-        }
+        let account = try await activeAccount(id: accountID)
+        let checkedHash = try await checkPassword(
+            password, of: account, failureEvent: "user.deletion_failed", logger: logger)
         let now = Date()
         try await store.withTransaction { transaction in
-            // Sessions first, then the account row: the lock order every path keeps.
-            try await transaction.endSessions(accountID: accountID, at: now)
-            guard let locked = try await transaction.accountForSession(id: accountID), locked.passwordHash == stored
-            else { throw PasswordChangeError(.wrongPassword) }
+            _ = try await endSessionsIfUnchanged(
+                in: transaction, accountID: accountID, checkedHash: checkedHash, at: now)
             guard try await transaction.deleteAccount(id: accountID) else { throw PasswordChangeError(.accountGone) }
             try await transaction.enqueueEmail(
                 OutboxEmail(EmailTemplates.accountDeleted(), to: account.email, at: now, requestID: requestID))

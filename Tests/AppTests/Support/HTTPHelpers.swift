@@ -33,6 +33,26 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .get, headers: headers)
     }
 
+    /// A JSON body (given as text) with a bearer token, or without one when `bearer` is nil.
+    func sendJSON(
+        _ uri: String, method: HTTPRequest.Method, bearer: String?, _ json: String
+    ) async throws
+        -> TestResponse
+    {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        return try await execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: json))
+    }
+
+    func sendJSON(
+        _ uri: String, method: HTTPRequest.Method, bearer: String?, object: [String: String]
+    ) async throws
+        -> TestResponse
+    {
+        let body = try JSONSerialization.data(withJSONObject: object)
+        return try await sendJSON(uri, method: method, bearer: bearer, String(decoding: body, as: UTF8.self))
+    }
+
     /// `POST /v1/verify {"token","password"}`: the answer to a password prompt.
     func verify(token: String, password: String) async throws -> TestResponse {
         try await postJSON("/v1/verify", object: ["token": token, "password": password])
@@ -79,4 +99,10 @@ func resetToken(in text: String) -> String? {
 func linkToken(in text: String, after prefix: String) -> String? {
     guard let range = text.range(of: prefix) else { return nil }
     return String(text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+}
+
+/// The access and refresh tokens of a token-pair answer (login, refresh, password change).
+func tokenPair(_ response: TestResponse) throws -> (access: String, refresh: String) {
+    let body = response.json
+    return (try #require(body["access_token"] as? String), try #require(body["refresh_token"] as? String))
 }
