@@ -56,7 +56,7 @@ public struct AccessTokens: Sendable {
     }
 
     /// A signed token for the account, valid for `lifetime` from `now`.
-    public func issue(accountID: UUID, role: Role, now: Date = Date()) async throws -> String {
+    public func issue(accountID: UUID, role: Role, sessionID: UUID? = nil, now: Date = Date()) async throws -> String {
         // NumericDate in whole seconds: some verifiers reject fractions.
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = AccessTokenClaims(
@@ -66,7 +66,8 @@ public struct AccessTokens: Sendable {
             iat: IssuedAtClaim(value: now),
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime.timeInterval)),
             jti: IDClaim(value: UUID().uuidString.lowercased()),
-            roles: role.granted.map(\.rawValue)
+            roles: role.granted.map(\.rawValue),
+            sid: sessionID?.lowercased
         )
         return try await keys.sign(claims, kid: signingKeyID)
     }
@@ -85,7 +86,9 @@ public struct AccessTokens: Sendable {
         guard claims.iss.value == issuer, claims.aud.value.contains(audience),
             let accountID = UUID(uuidString: claims.sub.value)
         else { throw AccessTokenError() }
-        return Identity(accountID: accountID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))))
+        return Identity(
+            accountID: accountID, roles: Set(claims.roles.compactMap(Role.init(rawValue:))),
+            sessionID: claims.sid.flatMap(UUID.init(uuidString:)))
     }
 
     /// The public JWK of a P-256 key, with its RFC 7638 thumbprint as `kid`.

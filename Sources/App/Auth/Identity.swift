@@ -4,10 +4,13 @@ import Foundation
 public struct Identity: Sendable, Equatable {
     public let accountID: UUID
     public let roles: Set<Role>
+    /// The session the token was issued in, when it says.
+    public let sessionID: UUID?
 
-    public init(accountID: UUID, roles: Set<Role>) {
+    public init(accountID: UUID, roles: Set<Role>, sessionID: UUID? = nil) {
         self.accountID = accountID
         self.roles = roles
+        self.sessionID = sessionID
     }
 }
 

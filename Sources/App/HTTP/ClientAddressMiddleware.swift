@@ -23,26 +23,38 @@ struct ClientAddressMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         context.bodyTimeout = bodyTimeout
-        context.clientNetwork = Self.clientNetwork(
+        let address = Self.clientAddress(
             peer: context.remoteAddress?.ipAddress,
             forwardedFor: request.headers[values: .xForwardedFor],
             trustedProxies: trustedProxies
         )
-        return try await next(request, context)
+        context.clientNetwork = Self.clientNetwork(of: address)
+        let origin = RequestOrigin(
+            clientIP: address.map { String($0.prefix(64)) }, userAgent: request.headers[.userAgent],
+            requestID: context.requestID)
+        return try await RequestOrigin.$current.withValue(origin) { try await next(request, context) }
     }
 
     static func clientNetwork(peer: String?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> String {
-        guard let peer else { return "unknown" }
+        clientNetwork(of: clientAddress(peer: peer, forwardedFor: forwardedFor, trustedProxies: trustedProxies))
+    }
+
+    static func clientNetwork(of address: String?) -> String {
+        guard let address else { return "unknown" }
+        return network(of: address) ?? "unparsed:\(address.prefix(64))"
+    }
+
+    /// The client's address: the peer, or the right-most forwarded hop that is no trusted proxy
+    /// (the left-most when every hop is one); nil when the peer is unknown.
+    static func clientAddress(peer: String?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> String? {
+        guard let peer else { return nil }
         func trusted(_ ip: String) -> Bool { trustedProxies.contains { $0.contains(ip) } }
-        let peerNetwork = network(of: peer) ?? peer
-        guard trusted(peer) else { return peerNetwork }
+        guard trusted(peer) else { return peer }
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map {
             host(ofForwardedEntry: $0.trimmingCharacters(in: .whitespaces))
         }
-        for hop in hops.reversed() where !trusted(hop) {
-            return network(of: hop) ?? "unparsed:\(hop.prefix(64))"
-        }
-        return hops.first.flatMap(network(of:)) ?? peerNetwork
+        for hop in hops.reversed() where !trusted(hop) { return hop }
+        return hops.first ?? peer
     }
 
     /// The bucket name of an address: dotted IPv4 (IPv4-mapped IPv6 included), or the /64 of
