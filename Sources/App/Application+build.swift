@@ -111,12 +111,21 @@ public func buildApplication(
         atPath: "/v1")
     router.addRoutes(
         PasswordResetController(service: resets, limiter: limiter, limits: limits).endpoints, atPath: "/v1")
-    router.addRoutes(AccountController(store: database.accounts, tokens: tokens).endpoints, atPath: "/v1")
     router.addRoutes(
-        SelfServiceController(
-            sessions: sessions, policy: policy, signal: signal, tokens: tokens, limiter: limiter, limits: limits
+        AccountController(
+            store: database.accounts, tokens: tokens, admin: AdminService(store: database.accounts, signal: signal)
         ).endpoints,
         atPath: "/v1")
+    let emailChanges = EmailChangeService(
+        sessions: sessions, links: Links(baseURL: configuration.publicBaseURL),
+        tokenTTL: configuration.verificationTokenTTL, signal: signal)
+    router.addRoutes(
+        SelfServiceController(
+            sessions: sessions, emailChanges: emailChanges, policy: policy, signal: signal, tokens: tokens,
+            limiter: limiter, limits: limits
+        ).endpoints,
+        atPath: "/v1")
+    router.addRoutes(EmailChangeController(service: emailChanges).endpoints, atPath: "/v1")
     router.addRoutes(JWKSController(keySet: tokens.keySet).endpoints, atPath: "/.well-known")
     let emailHealth = EmailDeliveryHealth()
     router.addRoutes(
@@ -300,13 +309,29 @@ public func grantRole(
     async throws -> Bool
 {
     try await withMigratedDatabase(configuration: configuration, logger: logger) { database in
-        let granted = try await database.accounts.withTransaction {
-            try await $0.setRole(normalizedEmail: email.normalized, role: role, at: Date())
+        try await AdminService(store: database.accounts).setRole(role, email: email, by: .operator, logger: logger)
+            != nil
+    }
+}
+
+/// What an operator can do to an account from the command line.
+public enum OperatorAction: String, Sendable, CaseIterable {
+    case disable, enable, delete
+}
+
+/// Disables, enables or deletes the account with `email` as an operator (`registration-server
+/// users disable|enable|delete`); false when there is no such account.
+public func administer(
+    _ action: OperatorAction, email: EmailAddress, configuration: AppConfiguration, logger: Logger
+) async throws -> Bool {
+    try await withMigratedDatabase(configuration: configuration, logger: logger) { database in
+        let admin = AdminService(store: database.accounts)
+        guard let id = try await admin.accountID(email: email) else { return false }
+        switch action {
+        case .disable: return try await admin.disable(accountID: id, by: .operator, logger: logger) != nil
+        case .enable: return try await admin.enable(accountID: id, by: .operator, logger: logger) != nil
+        case .delete: return try await admin.delete(accountID: id, by: .operator, requestID: nil, logger: logger)
         }
-        if granted {
-            logger.notice("role granted", metadata: ["event": "user.role_granted", "role": "\(role.rawValue)"])
-        }
-        return granted
     }
 }
 

@@ -78,12 +78,15 @@ struct RoleTests {
                 #expect(pendingUsers.compactMap { $0["email"] as? String } == ["waiting@example.com"])
                 #expect(pendingUsers.first?["verified_at"] is NSNull)
 
-                let page = try await client.get("/v1/admin/users?limit=2&offset=0", bearer: admin).json
+                let page = try await client.get("/v1/admin/users?limit=2", bearer: admin).json
                 #expect((page["users"] as? [Any])?.count == 2)
-                #expect(page["next_offset"] as? Int == 2)
-                let last = try await client.get("/v1/admin/users?limit=2&offset=2", bearer: admin).json
-                #expect((last["users"] as? [Any])?.count == 1)
-                #expect(last["next_offset"] is NSNull)
+                let cursor = try #require(page["next_cursor"] as? String)
+                let last = try await client.get("/v1/admin/users?limit=2&cursor=\(cursor)", bearer: admin).json
+                #expect(
+                    (last["users"] as? [[String: Any]])?.compactMap { $0["email"] as? String } == [
+                        "waiting@example.com"
+                    ])
+                #expect(last["next_cursor"] is NSNull)
 
                 let invalid = try await client.get("/v1/admin/users?status=deleted&limit=1000", bearer: admin)
                 #expect(invalid.status == .unprocessableContent)

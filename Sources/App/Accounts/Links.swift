@@ -18,4 +18,8 @@ public struct Links: Sendable {
     public func verification(_ token: OpaqueToken) -> String {
         "\(baseURL)/v1/verify?token=\(token.value)"
     }
+
+    public func emailChange(_ token: OpaqueToken) -> String {
+        "\(baseURL)/v1/email/confirm?token=\(token.value)"
+    }
 }

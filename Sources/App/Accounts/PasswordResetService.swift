@@ -70,6 +70,8 @@ public struct PasswordResetService: Sendable {
         guard let account = try await transaction.lockAccount(normalizedEmail: email.normalized) else {
             return "unknown"
         }
+        // Disabled: no reset (it would not let the owner in), and the same answer as ever.
+        guard account.disabledAt == nil else { return "disabled" }
         guard account.status == .active else {
             // Never verified: a reset cannot help, a fresh verification link can.
             guard let registration else { return "not_active" }
@@ -129,6 +131,7 @@ public struct PasswordResetService: Sendable {
             try await transaction.enqueueEmail(
                 OutboxEmail(EmailTemplates.passwordChanged(), to: account.email, at: now, requestID: requestID)
             )
+            try await transaction.recordAudit(AuditEvent(.passwordReset, account: record.accountID, at: now))
         }
         signal.notify()
         logger.info(
@@ -141,7 +144,7 @@ public struct PasswordResetService: Sendable {
         let now = Date()
         return try await store.withTransaction { transaction in
             guard let record = try await transaction.lockPasswordResetToken(hash: token.hash),
-                let account = try await transaction.account(id: record.accountID), account.status == .active
+                let account = try await transaction.account(id: record.accountID), account.isUsable
             else { throw PasswordResetError(.invalid) }
             try Self.check(record, now: now)
             return (token, account)

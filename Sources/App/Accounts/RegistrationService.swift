@@ -64,6 +64,7 @@ public struct RegistrationService: Sendable {
         let claimed = try await store.withTransaction { transaction -> (claim: AccountClaim, emailed: Bool)? in
             guard try await transaction.proceed(with: key) else { return nil }
             let claim = try await transaction.claimAddress(NewAccount(id: UUID(), email: input.email, createdAt: now))
+            if claim.created { try await transaction.recordAudit(AuditEvent(.registered, account: claim.id, at: now)) }
             // Over the address's email budget a repeated registration changes nothing.
             guard claim.created || mayEmail else { return (claim, false) }
             let content: EmailContent

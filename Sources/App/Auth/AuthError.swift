@@ -5,6 +5,9 @@ public enum AuthError: ProblemRepresentable, Sendable {
     case invalidCredentials
     /// The refresh token is unknown, expired, revoked or already used (401).
     case invalidRefreshToken
+    /// The right password for an account an administrator disabled (403). Told only to whoever
+    /// knows the password, so it reveals nothing to anyone else.
+    case accountDisabled
 
     var problem: Problem {
         switch self {
@@ -18,6 +21,10 @@ public enum AuthError: ProblemRepresentable, Sendable {
             Problem(
                 status: .unauthorized, code: "invalid_grant", title: "Invalid refresh token",
                 detail: "The refresh token is invalid, expired or revoked. Log in again.")
+        case .accountDisabled:
+            Problem(
+                status: .forbidden, code: "account_disabled", title: "Account disabled",
+                detail: "This account has been disabled by an administrator.")
         }
     }
 }

@@ -52,7 +52,7 @@ public struct OpaqueToken: Sendable {
         Data(SHA256.hash(data: Data(value.utf8)))
     }
 
-    private static func isBase64URLCharacter(_ byte: UInt8) -> Bool {
+    static func isBase64URLCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
@@ -69,5 +69,13 @@ extension Data {
         encoded = encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         while encoded.hasSuffix("=") { encoded.removeLast() }
         return encoded
+    }
+
+    /// Decodes unpadded base64url; nil for any other character.
+    init?(base64URLEncoded text: String) {
+        guard text.utf8.allSatisfy(OpaqueToken.isBase64URLCharacter) else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64.append("=") }
+        self.init(base64Encoded: base64)
     }
 }

@@ -42,6 +42,7 @@ public struct SessionService: Sendable {
         guard let account else {
             _ = try await hasher.verify(password, against: dummyHash)
             logger.info("login refused", metadata: ["event": "user.login_failed", "reason": "unknown_email"])
+            try await recordLoginFailure(accountID: nil, reason: "unknown_email")
             throw AuthError.invalidCredentials
         }
         switch account.status {
@@ -65,6 +66,8 @@ public struct SessionService: Sendable {
                     "verification_resend": "\(outcome)",
                 ]
             )
+            try await recordLoginFailure(
+                accountID: account.id, reason: matches ? "email_not_verified" : "wrong_password")
             throw AuthError.invalidCredentials
         case .active:
             guard let stored = account.passwordHash, try await hasher.verify(password, against: stored) else {
@@ -74,7 +77,18 @@ public struct SessionService: Sendable {
                         "event": "user.login_failed", "user_id": "\(account.id.lowercased)", "reason": "wrong_password",
                     ]
                 )
+                try await recordLoginFailure(accountID: account.id, reason: "wrong_password")
                 throw AuthError.invalidCredentials
+            }
+            guard account.disabledAt == nil else {
+                logger.info(
+                    "login refused",
+                    metadata: [
+                        "event": "user.login_failed", "user_id": "\(account.id.lowercased)", "reason": "disabled",
+                    ]
+                )
+                try await recordLoginFailure(accountID: account.id, reason: "disabled")
+                throw AuthError.accountDisabled
             }
             // Upgrade hashes made with another cost while the plain password is at hand.
             let rehashed = hasher.needsRehash(stored) ? try await hasher.hash(password) : nil
@@ -96,52 +110,75 @@ public struct SessionService: Sendable {
     private func startSession(for account: AccountRecord, rehashed: String?) async throws -> TokenPair {
         let now = Date()
         let refresh = OpaqueToken.generate()
-        let current = try await store.withTransaction { transaction -> AccountRecord? in
+        let started = try await store.withTransaction { transaction -> (AccountRecord, UUID)? in
             guard let current = try await transaction.accountForSession(id: account.id),
-                current.status == .active, current.sessionEpoch == account.sessionEpoch
+                current.isUsable, current.sessionEpoch == account.sessionEpoch
             else { return nil }
             if let rehashed {
                 try await transaction.updatePasswordHash(accountID: account.id, passwordHash: rehashed, at: now)
             }
-            try await transaction.insertRefreshToken(newFamily(refresh, for: current, at: now))
-            return current
+            let session = try await startFamily(in: transaction, refresh: refresh, for: current, at: now)
+            try await transaction.recordAudit(AuditEvent(.loginSucceeded, account: account.id, at: now))
+            return (current, session)
         }
-        guard let current else { throw AuthError.invalidCredentials }
-        return try await tokenPair(for: current, refresh: refresh, at: now)
+        guard let (current, session) = started else { throw AuthError.invalidCredentials }
+        return try await tokenPair(for: current, session: session, refresh: refresh, at: now)
     }
 
-    /// The first refresh token of a new session (family) of `account`, in its current epoch.
-    private func newFamily(_ refresh: OpaqueToken, for account: AccountRecord, at now: Date) -> NewRefreshToken {
-        NewRefreshToken(
-            tokenHash: refresh.hash,
-            accountID: account.id,
-            familyID: UUID(),
-            createdAt: now,
-            expiresAt: now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval),
-            sessionEpoch: account.sessionEpoch,
-            familyCreatedAt: now
-        )
+    /// Records a refused login in the audit trail (nil account: the address is unknown).
+    private func recordLoginFailure(accountID: UUID?, reason: String) async throws {
+        let event = AuditEvent(.loginFailed, account: accountID, at: Date(), detail: ["reason": reason])
+        try await store.withTransaction { try await $0.recordAudit(event) }
     }
 
-    private func tokenPair(for account: AccountRecord, refresh: OpaqueToken, at now: Date) async throws -> TokenPair {
+    /// Starts a new session (refresh-token family) of `account` in its current epoch, with
+    /// `refresh` as its first token and the request's address and agent in the session list;
+    /// returns the session's id.
+    private func startFamily(
+        in transaction: any AccountTransaction, refresh: OpaqueToken, for account: AccountRecord, at now: Date
+    ) async throws -> UUID {
+        let family = UUID()
+        let expiresAt = now.addingTimeInterval(min(refreshTokenTTL, refreshTokenMaxAge).timeInterval)
+        try await transaction.insertRefreshToken(
+            NewRefreshToken(
+                tokenHash: refresh.hash,
+                accountID: account.id,
+                familyID: family,
+                createdAt: now,
+                expiresAt: expiresAt,
+                sessionEpoch: account.sessionEpoch,
+                familyCreatedAt: now
+            ))
+        let origin = RequestOrigin.current
+        try await transaction.insertSession(
+            SessionRecord(
+                id: family, accountID: account.id, createdAt: now, lastUsedAt: now,
+                expiresAt: now.addingTimeInterval(refreshTokenMaxAge.timeInterval), clientIP: origin?.clientIP,
+                userAgent: origin?.userAgent))
+        return family
+    }
+
+    private func tokenPair(
+        for account: AccountRecord, session: UUID, refresh: OpaqueToken, at now: Date
+    ) async throws -> TokenPair {
         TokenPair(
-            accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
+            accessToken: try await tokens.issue(
+                accountID: account.id, role: account.role, sessionID: session, now: now),
             expiresIn: Int(tokens.lifetime.components.seconds),
             refreshToken: refresh.value
         )
     }
 
-    /// The signed-in account, if it still exists and is active.
-    private func activeAccount(id: UUID) async throws -> AccountRecord {
-        guard let account = try await store.withTransaction({ try await $0.account(id: id) }),
-            account.status == .active
+    /// The signed-in account, if it still exists, is active and is not disabled.
+    func activeAccount(id: UUID) async throws -> AccountRecord {
+        guard let account = try await store.withTransaction({ try await $0.account(id: id) }), account.isUsable
         else { throw PasswordChangeError(.accountGone) }
         return account
     }
 
     /// Checks `password` against `account`'s and returns the hash it was checked against;
     /// a wrong password is logged as `failureEvent` and answers `wrong_password`.
-    private func checkPassword(
+    func checkPassword(
         _ password: String, of account: AccountRecord, failureEvent: String, logger: Logger
     ) async throws -> String {
         guard let stored = account.passwordHash else { throw PasswordChangeError(.accountGone) }
@@ -160,11 +197,11 @@ public struct SessionService: Sendable {
     /// row: the lock order every path keeps), then makes sure the password checked before the
     /// transaction is still the account's, so a change or reset that committed meanwhile wins
     /// and this one changes nothing. Returns the locked account, in its new session epoch.
-    private func endSessionsIfUnchanged(
+    func endSessionsIfUnchanged(
         in transaction: any AccountTransaction, accountID: UUID, checkedHash: String, at now: Date
     ) async throws -> AccountRecord {
         try await transaction.endSessions(accountID: accountID, at: now)
-        guard let locked = try await transaction.accountForSession(id: accountID), locked.status == .active,
+        guard let locked = try await transaction.accountForSession(id: accountID), locked.isUsable,
             locked.passwordHash == checkedHash
         else { throw PasswordChangeError(.wrongPassword) }
         return locked
@@ -186,7 +223,7 @@ public struct SessionService: Sendable {
         let newHash = try await hasher.hash(new)
         let now = Date()
         let refresh = OpaqueToken.generate()
-        let changed = try await store.withTransaction { transaction -> AccountRecord in
+        let (changed, session) = try await store.withTransaction { transaction -> (AccountRecord, UUID) in
             let locked = try await endSessionsIfUnchanged(
                 in: transaction, accountID: accountID, checkedHash: checkedHash, at: now)
             try await transaction.updatePasswordHash(accountID: accountID, passwordHash: newHash, at: now)
@@ -194,13 +231,13 @@ public struct SessionService: Sendable {
                 OutboxEmail(
                     EmailTemplates.passwordChanged(keptOneSession: true), to: locked.email, at: now,
                     requestID: requestID))
-            try await transaction.insertRefreshToken(newFamily(refresh, for: locked, at: now))
-            return locked
+            try await transaction.recordAudit(AuditEvent(.passwordChanged, account: accountID, at: now))
+            return (locked, try await startFamily(in: transaction, refresh: refresh, for: locked, at: now))
         }
         signal.notify()
         logger.info(
             "password changed", metadata: ["event": "user.password_changed", "user_id": "\(accountID.lowercased)"])
-        return try await tokenPair(for: changed, refresh: refresh, at: now)
+        return try await tokenPair(for: changed, session: session, refresh: refresh, at: now)
     }
 
     /// Deletes the signed-in account, knowing its password: the account row goes with its links,
@@ -215,18 +252,18 @@ public struct SessionService: Sendable {
             password, of: account, failureEvent: "user.deletion_failed", logger: logger)
         let now = Date()
         try await store.withTransaction { transaction in
-            _ = try await endSessionsIfUnchanged(
+            let locked = try await endSessionsIfUnchanged(
                 in: transaction, accountID: accountID, checkedHash: checkedHash, at: now)
-            guard try await transaction.deleteAccount(id: accountID) else { throw PasswordChangeError(.accountGone) }
-            try await transaction.enqueueEmail(
-                OutboxEmail(EmailTemplates.accountDeleted(), to: account.email, at: now, requestID: requestID))
+            guard try await transaction.removeAccount(locked, by: .owner, at: now, requestID: requestID) else {
+                throw PasswordChangeError(.accountGone)
+            }
         }
         signal.notify()
         logger.info("account deleted", metadata: ["event": "user.deleted", "user_id": "\(accountID.lowercased)"])
     }
 
     private enum RefreshOutcome: Sendable {
-        case rotated(AccountRecord)
+        case rotated(AccountRecord, session: UUID)
         case reused(accountID: UUID)
         case refused
         case limited(retryAfter: Int)
@@ -246,6 +283,8 @@ public struct SessionService: Sendable {
             }
             if record.rotatedAt != nil {
                 try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+                try await transaction.recordAudit(
+                    AuditEvent(.refreshReuse, account: record.accountID, actor: .system, at: now))
                 return .reused(accountID: record.accountID)
             }
             if let (limit, window) = familyRefreshLimit {
@@ -257,7 +296,7 @@ public struct SessionService: Sendable {
             let endOfFamily = record.familyCreatedAt.addingTimeInterval(refreshTokenMaxAge.timeInterval)
             guard record.expiresAt > now, endOfFamily > now,
                 let account = try await transaction.accountForSession(id: record.accountID),
-                account.status == .active
+                account.isUsable
             else { return .refused }
             // A password change or reset since the family's login ended it, even if its
             // revocation missed this token (it was being rotated at that moment).
@@ -277,7 +316,8 @@ public struct SessionService: Sendable {
                     familyCreatedAt: record.familyCreatedAt
                 )
             )
-            return .rotated(account)
+            try await transaction.touchSession(id: record.familyID, at: now)
+            return .rotated(account, session: record.familyID)
         }
         switch outcome {
         case .refused:
@@ -290,12 +330,8 @@ public struct SessionService: Sendable {
                 metadata: ["event": "auth.refresh_reuse", "user_id": "\(accountID.lowercased)"]
             )
             throw AuthError.invalidRefreshToken
-        case .rotated(let account):
-            return TokenPair(
-                accessToken: try await tokens.issue(accountID: account.id, role: account.role, now: now),
-                expiresIn: Int(tokens.lifetime.components.seconds),
-                refreshToken: successor.value
-            )
+        case .rotated(let account, let session):
+            return try await tokenPair(for: account, session: session, refresh: successor, at: now)
         }
     }
 
@@ -309,6 +345,10 @@ public struct SessionService: Sendable {
         let found = try await store.withTransaction { transaction -> RefreshTokenRecord? in
             guard let record = try await transaction.lockRefreshToken(hash: presented.hash) else { return nil }
             try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+            if record.rotatedAt != nil {
+                try await transaction.recordAudit(
+                    AuditEvent(.refreshReuse, account: record.accountID, actor: .system, at: now))
+            }
             return record
         }
         if let found, found.rotatedAt != nil {
@@ -317,5 +357,28 @@ public struct SessionService: Sendable {
                 metadata: ["event": "auth.refresh_reuse", "user_id": "\(found.accountID.lowercased)"])
         }
         logger.info("logout", metadata: ["event": "user.logout"])
+    }
+
+    /// The signed-in account's live sessions, most recently used first.
+    public func sessions(of accountID: UUID) async throws -> [SessionRecord] {
+        let now = Date()
+        return try await store.withTransaction { try await $0.liveSessions(accountID: accountID, at: now) }
+    }
+
+    /// Ends one session of the signed-in account (signing that device out at its next refresh);
+    /// false when the account has no such live session.
+    public func endSession(_ sessionID: UUID, of accountID: UUID, logger: Logger) async throws -> Bool {
+        let now = Date()
+        let ended = try await store.withTransaction { transaction in
+            guard try await transaction.endSession(id: sessionID, accountID: accountID, at: now) else { return false }
+            try await transaction.recordAudit(
+                AuditEvent(.sessionEnded, account: accountID, at: now, detail: ["session_id": sessionID.lowercased]))
+            return true
+        }
+        if ended {
+            logger.info(
+                "session ended", metadata: ["event": "session.ended", "user_id": "\(accountID.lowercased)"])
+        }
+        return ended
     }
 }

@@ -117,6 +117,109 @@ public enum EmailTemplates {
         return EmailContent(kind: "account_deleted", subject: "Your account was deleted", text: text, html: html)
     }
 
+    /// Tells the owner that an administrator deleted the account.
+    public static func accountDeletedByAdministrator() -> EmailContent {
+        let text = """
+            Your account was deleted by an administrator of the service. Everything it held is gone, and this
+            address can be used to register again.
+            """
+        let html = page(
+            title: "Your account was deleted",
+            body: """
+                <p>Your account was deleted by an administrator of the service. Everything it held is gone, and \
+                this address can be used to register again.</p>
+                """
+        )
+        return EmailContent(kind: "account_deleted", subject: "Your account was deleted", text: text, html: html)
+    }
+
+    /// The link that moves an account to this (new) address.
+    public static func emailChange(link: String, validFor ttl: Duration) -> EmailContent {
+        let validity = describe(ttl)
+        let text = """
+            Someone signed in to an account asked to change its email address to this one.
+            To confirm the change, open this link within \(validity):
+
+            \(link)
+
+            If this was not you, ignore this email: nothing changes.
+            """
+        let html = page(
+            title: "Confirm your new email address",
+            body: """
+                <p>Someone signed in to an account asked to change its email address to this one.</p>
+                <p><a href="\(escape(link))">Confirm the new address</a> within \(escape(validity)).</p>
+                <p>If this was not you, ignore this email: nothing changes.</p>
+                """
+        )
+        return EmailContent(
+            kind: "email_change", subject: "Confirm your new email address", text: text, html: html)
+    }
+
+    /// Tells the current address that a change away from it was asked for. The new address is
+    /// not named: whoever holds a stolen session must not learn it is in use, and the owner
+    /// needs only to know that a change is pending.
+    public static func emailChangeRequested() -> EmailContent {
+        let text = """
+            Someone signed in to your account asked to change its email address. The change happens only
+            when the link sent to the new address is opened.
+
+            If this was you, there is nothing to do. If it was not you, change your password now: it ends
+            every session, and the pending change with it.
+            """
+        let html = page(
+            title: "A change of your email address was requested",
+            body: """
+                <p>Someone signed in to your account asked to change its email address. The change happens only \
+                when the link sent to the new address is opened.</p>
+                <p>If this was you, there is nothing to do. If it was not you, change your password now: it ends \
+                every session, and the pending change with it.</p>
+                """
+        )
+        return EmailContent(
+            kind: "email_change_requested", subject: "A change of your email address was requested", text: text,
+            html: html)
+    }
+
+    /// Sent to a new address that another account already has, instead of a link.
+    public static func emailChangeAddressInUse() -> EmailContent {
+        let text = """
+            Someone signed in to an account asked to change its email address to this one, but this address
+            already belongs to an account, so nothing changes.
+
+            If this was you, sign in with this address instead. If it was not you, ignore this email.
+            """
+        let html = page(
+            title: "This address already has an account",
+            body: """
+                <p>Someone signed in to an account asked to change its email address to this one, but this \
+                address already belongs to an account, so nothing changes.</p>
+                <p>If this was you, sign in with this address instead. If it was not you, ignore this email.</p>
+                """
+        )
+        return EmailContent(
+            kind: "email_change_in_use", subject: "This address already has an account", text: text, html: html)
+    }
+
+    /// Tells the former address that the account moved away from it.
+    public static func emailChanged() -> EmailContent {
+        let text = """
+            The email address of your account was changed: from now on, emails about it go to the new address
+            and you sign in with that.
+
+            If this was not you, contact the service's support.
+            """
+        let html = page(
+            title: "Your email address was changed",
+            body: """
+                <p>The email address of your account was changed: from now on, emails about it go to the new \
+                address and you sign in with that.</p>
+                <p>If this was not you, contact the service's support.</p>
+                """
+        )
+        return EmailContent(kind: "email_changed", subject: "Your email address was changed", text: text, html: html)
+    }
+
     static func page(title: String, body: String) -> String {
         """
         <!DOCTYPE html>

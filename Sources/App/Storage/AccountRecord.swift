@@ -12,6 +12,8 @@ public struct AccountRecord: Sendable, Equatable {
     public let verifiedAt: Date?
     /// Moves at every password change or reset; a session made in another epoch is over.
     public let sessionEpoch: Int
+    /// When an administrator or operator disabled the account; nil when it is not disabled.
+    public let disabledAt: Date?
 
     public init(
         id: UUID,
@@ -21,7 +23,8 @@ public struct AccountRecord: Sendable, Equatable {
         passwordHash: String?,
         createdAt: Date,
         verifiedAt: Date?,
-        sessionEpoch: Int = 0
+        sessionEpoch: Int = 0,
+        disabledAt: Date? = nil
     ) {
         self.id = id
         self.email = email
@@ -31,5 +34,9 @@ public struct AccountRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.verifiedAt = verifiedAt
         self.sessionEpoch = sessionEpoch
+        self.disabledAt = disabledAt
     }
+
+    /// Verified and not disabled: the only state in which the account can sign in.
+    public var isUsable: Bool { status == .active && disabledAt == nil }
 }

@@ -31,11 +31,23 @@ public protocol AccountTransaction {
     /// and seen.
     func accountForSession(id: UUID) async throws -> AccountRecord?
     func updatePasswordHash(accountID: UUID, passwordHash: String, at: Date) async throws
-    /// Sets the role of the account with this address; false when there is none.
-    func setRole(normalizedEmail: String, role: Role, at: Date) async throws -> Bool
-    /// A page of accounts, oldest first, optionally only those with `status`.
-    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord]
-    func countAccounts(status: AccountStatus?) async throws -> Int
+    /// Sets the role of the account with this address; its id, or nil when there is none.
+    func setRole(normalizedEmail: String, role: Role, at: Date) async throws -> UUID?
+    /// Up to `limit` accounts matching `filter` after `cursor`, in creation order.
+    func listAccounts(
+        _ filter: AccountFilter, after cursor: AccountCursor?, limit: Int
+    ) async throws
+        -> [AccountRecord]
+    func countAccounts(_ filter: AccountFilter) async throws -> Int
+    /// Marks the account disabled (keeping the first time when it already is) or enabled;
+    /// false when there is no such account.
+    func setDisabled(accountID: UUID, disabled: Bool, at now: Date) async throws -> Bool
+    /// Changes the account's address; throws `AddressTaken` when another account
+    /// has it (the transaction is then spoilt: roll it back).
+    func changeEmail(accountID: UUID, to email: EmailAddress, at now: Date) async throws
+    /// Records what is left of a deleted account: its id, when it was created and deleted, and
+    /// by whom; no address and no personal data.
+    func insertTombstone(accountID: UUID, createdAt: Date, deletedAt: Date, deletedBy: AuditActor) async throws
     /// Deletes the account and, by cascade, its links, sessions and reset tokens; false when
     /// it was already gone.
     func deleteAccount(id: UUID) async throws -> Bool
@@ -52,6 +64,30 @@ public protocol AccountTransaction {
     /// Ends every session of the account: moves its session epoch (so a session being made
     /// or refreshed concurrently is refused) and revokes every refresh token.
     func endSessions(accountID: UUID, at: Date) async throws
+
+    // MARK: Sessions
+
+    func insertSession(_ session: SessionRecord) async throws
+    func touchSession(id: UUID, at: Date) async throws
+    /// The account's sessions that have not ended or expired at `now`, most recently used first.
+    func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord]
+    /// Ends one live session of the account, revoking its refresh tokens; false when the
+    /// account has no such live session.
+    func endSession(id: UUID, accountID: UUID, at now: Date) async throws -> Bool
+
+    // MARK: Email change tokens
+
+    func deleteUnusedEmailChangeTokens(accountID: UUID) async throws
+    func insertEmailChangeToken(_ token: NewEmailChangeToken) async throws
+    /// Finds a change token by hash and locks its account until the transaction ends.
+    func lockEmailChangeToken(hash: Data) async throws -> EmailChangeTokenRecord?
+    func markEmailChangeTokenUsed(hash: Data, at: Date) async throws
+
+    // MARK: Audit trail
+
+    func recordAudit(_ event: AuditEvent) async throws
+    /// Up to `limit` events, newest first, of one account or of all, older than the event `before`.
+    func auditEvents(accountID: UUID?, before: Int64?, limit: Int) async throws -> [AuditEventRecord]
 
     // MARK: Password reset tokens
 
@@ -100,5 +136,27 @@ extension AccountTransaction {
         case .repeated: return false
         case .reusedForAnotherRequest: throw IdempotencyKeyError.reused
         }
+    }
+}
+
+extension AccountTransaction {
+    /// Deletes `account` (locked by the caller) with its links, sessions and tokens, keeps a
+    /// tombstone without its address, records the deletion, and tells the address when it was
+    /// verified (a pending account's address was never proven to be its owner's). False when
+    /// the account was already gone.
+    func removeAccount(
+        _ account: AccountRecord, by actor: AuditActor, at now: Date, requestID: String?
+    )
+        async throws -> Bool
+    {
+        guard try await deleteAccount(id: account.id) else { return false }
+        try await insertTombstone(accountID: account.id, createdAt: account.createdAt, deletedAt: now, deletedBy: actor)
+        try await recordAudit(AuditEvent(.deleted, account: account.id, actor: actor, at: now))
+        if account.verifiedAt != nil {
+            let content =
+                actor == .owner ? EmailTemplates.accountDeleted() : EmailTemplates.accountDeletedByAdministrator()
+            try await enqueueEmail(OutboxEmail(content, to: account.email, at: now, requestID: requestID))
+        }
+        return true
     }
 }

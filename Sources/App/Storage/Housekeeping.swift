@@ -16,6 +16,14 @@ public enum HousekeepingKind: String, CaseIterable, Sendable {
     /// Never-verified accounts whose last link expired more than `UNVERIFIED_ACCOUNT_RETENTION`
     /// ago, with everything they own.
     case unverifiedAccounts = "unverified_accounts"
+    /// Sessions (refresh-token families) that ended or expired.
+    case sessions
+    /// Expired address-change links.
+    case emailChangeTokens = "email_change_tokens"
+    /// Audit events older than `AUDIT_RETENTION`.
+    case auditEvents = "audit_events"
+    /// Tombstones of accounts deleted longer than `AUDIT_RETENTION` ago.
+    case tombstones
 }
 
 /// Deletes what no rule needs any more, once per `HOUSEKEEPING_INTERVAL` across all instances:
@@ -99,7 +107,8 @@ struct Housekeeping: Service {
     /// The time before which rows of `kind` are due; nil when the kind is switched off.
     func cutoff(for kind: HousekeepingKind, now: Date) -> Date? {
         switch kind {
-        case .verificationLinks, .resetTokens, .refreshTokens: return now
+        case .verificationLinks, .resetTokens, .refreshTokens, .sessions, .emailChangeTokens: return now
+        case .auditEvents, .tombstones: return now.addingTimeInterval(-settings.auditRetention.timeInterval)
         case .emails: return now.addingTimeInterval(-settings.outboxRetention.timeInterval)
         case .unverifiedAccounts:
             guard settings.unverifiedAccountRetention > .zero else { return nil }

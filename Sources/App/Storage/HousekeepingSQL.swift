@@ -58,4 +58,37 @@ enum HousekeepingSQL {
         u.status = 'pending' AND u.created_at < $1
         AND NOT EXISTS (SELECT 1 FROM verification_tokens v WHERE v.user_id = u.id AND v.expires_at >= $1)
         """
+
+    /// Sessions that ended or expired before `$1`.
+    static let purgeSessions = """
+        DELETE FROM sessions WHERE id IN (
+            SELECT id FROM sessions WHERE expires_at < $1 OR ended_at < $1 LIMIT $2
+        )
+        RETURNING 1
+        """
+
+    /// Expired address-change links, used or not.
+    static let purgeEmailChangeTokens = """
+        DELETE FROM email_change_tokens WHERE token_hash IN (
+            SELECT token_hash FROM email_change_tokens WHERE expires_at < $1 LIMIT $2
+        )
+        RETURNING 1
+        """
+
+    /// Audit events older than `AUDIT_RETENTION`.
+    static let purgeAuditEvents = """
+        DELETE FROM audit_events WHERE id IN (
+            SELECT id FROM audit_events WHERE occurred_at < $1 LIMIT $2
+        )
+        RETURNING 1
+        """
+
+    /// Tombstones of accounts deleted longer than `AUDIT_RETENTION` ago: the trail that needed
+    /// them is gone too.
+    static let purgeTombstones = """
+        DELETE FROM account_tombstones WHERE user_id IN (
+            SELECT user_id FROM account_tombstones WHERE deleted_at < $1 LIMIT $2
+        )
+        RETURNING 1
+        """
 }

@@ -6,3 +6,6 @@ public struct StorageError: Error, CustomStringConvertible {
         StorageError(description: "unexpected database content: \(what)")
     }
 }
+
+/// Another account has the address (a unique-constraint violation, or found before writing).
+public struct AddressTaken: Error {}

@@ -19,8 +19,8 @@ public enum VerificationTokenUse: Sendable, Equatable {
 extension AccountStore {
     /// Uses a verification token in one transaction: with its account pending and the token
     /// valid, activates the account with the password bound to the token, marks the token used
-    /// (dropping its copy of the hash) and deletes the account's other verification tokens.
-    /// Unless `passwordChecked` (the caller verified the password of the token's registration),
+    /// (dropping its copy of the hash), deletes the account's other verification tokens and
+    /// records the verification in the audit trail. Unless `passwordChecked` (the caller verified the password of the token's registration),
     /// a rival registration leaves everything as it is and answers `.passwordRequired`.
     ///
     /// The default runs the `AccountTransaction` steps; a store may do the same in fewer round
@@ -41,6 +41,7 @@ extension AccountStore {
             }
             try await transaction.activateAccount(
                 id: record.accountID, passwordHash: passwordHash, usingToken: hash, at: now)
+            try await transaction.recordAudit(AuditEvent(.verified, account: record.accountID, at: now))
             return .activated(accountID: record.accountID)
         }
     }

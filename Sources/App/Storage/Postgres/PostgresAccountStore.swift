@@ -56,7 +56,7 @@ struct PostgresAccountStore: AccountStore {
 /// password of this link's registration): then nothing changes.
 struct UseVerificationToken: PostgresPreparedStatement {
     // The default name is computed with reflection on every execution.
-    static let name = "use_verification_token_v2"
+    static let name = "use_verification_token_v3"
     static let sql = """
         WITH target AS (
             SELECT t.user_id, u.status, t.password_hash, t.expires_at
@@ -83,6 +83,9 @@ struct UseVerificationToken: PostgresPreparedStatement {
         ), others AS (
             DELETE FROM verification_tokens t USING activated a
             WHERE t.user_id = a.id AND t.token_hash <> $1
+        ), audited AS (
+            INSERT INTO audit_events (occurred_at, event, user_id, actor, client_ip, user_agent, request_id)
+            SELECT $2, 'user.verified', a.id, 'self', $4::text, $5::text, $6::text FROM activated a
         )
         SELECT user_id, status, expires_at, EXISTS (SELECT 1 FROM activated), (SELECT found FROM rival)
         FROM target
@@ -92,12 +95,17 @@ struct UseVerificationToken: PostgresPreparedStatement {
     var hash: Data
     var now: Date
     var passwordChecked: Bool
+    /// Where the request came from, for the audit trail.
+    var origin: RequestOrigin? = RequestOrigin.current
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings()
         try bindings.append(hash)
         bindings.append(now)
         bindings.append(passwordChecked)
+        bindings.append(origin?.clientIP)
+        bindings.append(origin?.userAgent)
+        bindings.append(origin?.requestID)
         return bindings
     }
 

@@ -125,11 +125,11 @@ struct PostgresAccountTransaction: AccountTransaction {
         return false
     }
 
-    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at, session_epoch"
+    private static let accountColumns = LifecycleSQL.accountColumns
 
     private func accounts(_ rows: PostgresRowSequence) async throws -> [AccountRecord] {
         var accounts: [AccountRecord] = []
-        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?, Int).self) {
+        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?, Int, Date?).self) {
             guard let status = AccountStatus(rawValue: row.2), let role = Role(rawValue: row.3) else {
                 throw StorageError.corruptRow("users.status or users.role")
             }
@@ -142,11 +142,17 @@ struct PostgresAccountTransaction: AccountTransaction {
                     passwordHash: row.4,
                     createdAt: row.5,
                     verifiedAt: row.6,
-                    sessionEpoch: row.7
+                    sessionEpoch: row.7,
+                    disabledAt: row.8
                 )
             )
         }
         return accounts
+    }
+
+    /// Runs one of the statements written once for both databases.
+    private func shared(_ sql: String, _ binds: PostgresBindings) async throws -> PostgresRowSequence {
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
     func lockAccount(normalizedEmail: String) async throws -> AccountRecord? {
@@ -183,7 +189,7 @@ struct PostgresAccountTransaction: AccountTransaction {
             .collect().count == 1
     }
 
-    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
+    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> UUID? {
         let rows = try await connection.query(
             """
             UPDATE users SET role = \(role.rawValue), updated_at = \(date)
@@ -191,30 +197,191 @@ struct PostgresAccountTransaction: AccountTransaction {
             """,
             logger: logger
         )
-        for try await _ in rows.decode(UUID.self) { return true }
-        return false
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
     }
 
-    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord] {
-        try await accounts(
-            connection.query(
-                """
-                SELECT \(unescaped: Self.accountColumns) FROM users
-                WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)
-                ORDER BY created_at, id LIMIT \(limit) OFFSET \(offset)
-                """,
-                logger: logger
-            )
-        )
+    private func filterBinds(_ filter: AccountFilter) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(filter.status?.rawValue ?? "")
+        binds.append(filter.likePattern)
+        return binds
     }
 
-    func countAccounts(status: AccountStatus?) async throws -> Int {
-        let rows = try await connection.query(
-            "SELECT count(*)::int FROM users WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)",
-            logger: logger
-        )
-        for try await count in rows.decode(Int.self) { return count }
+    func listAccounts(
+        _ filter: AccountFilter, after cursor: AccountCursor?, limit: Int
+    ) async throws
+        -> [AccountRecord]
+    {
+        var binds = filterBinds(filter)
+        binds.append((cursor ?? .start).createdAt)
+        binds.append((cursor ?? .start).id)
+        binds.append(limit)
+        return try await accounts(shared(LifecycleSQL.listAccounts, binds))
+    }
+
+    func countAccounts(_ filter: AccountFilter) async throws -> Int {
+        for try await count in try await shared(LifecycleSQL.countAccounts, filterBinds(filter)).decode(Int.self) {
+            return count
+        }
         return 0
+    }
+
+    func setDisabled(accountID: UUID, disabled: Bool, at now: Date) async throws -> Bool {
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(now)
+        return try await shared(disabled ? LifecycleSQL.disable : LifecycleSQL.enable, binds).collect().count == 1
+    }
+
+    func changeEmail(accountID: UUID, to email: EmailAddress, at now: Date) async throws {
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(email.value)
+        binds.append(email.normalized)
+        binds.append(now)
+        do {
+            _ = try await shared(LifecycleSQL.changeEmail, binds).collect()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw AddressTaken()
+        }
+    }
+
+    func insertTombstone(accountID: UUID, createdAt: Date, deletedAt: Date, deletedBy: AuditActor) async throws {
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(createdAt)
+        binds.append(deletedAt)
+        binds.append(deletedBy.stored)
+        _ = try await shared(LifecycleSQL.insertTombstone, binds).collect()
+    }
+
+    // MARK: Sessions
+
+    func insertSession(_ session: SessionRecord) async throws {
+        var binds = PostgresBindings()
+        binds.append(session.id)
+        binds.append(session.accountID)
+        binds.append(session.createdAt)
+        binds.append(session.expiresAt)
+        binds.append(session.clientIP)
+        binds.append(session.userAgent)
+        _ = try await shared(LifecycleSQL.insertSession, binds).collect()
+    }
+
+    func touchSession(id: UUID, at date: Date) async throws {
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(date)
+        _ = try await shared(LifecycleSQL.touchSession, binds).collect()
+    }
+
+    func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord] {
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(now)
+        var sessions: [SessionRecord] = []
+        for try await row in try await shared(LifecycleSQL.liveSessions, binds).decode(
+            (UUID, UUID, Date, Date, Date, String?, String?).self)
+        {
+            sessions.append(
+                SessionRecord(
+                    id: row.0, accountID: row.1, createdAt: row.2, lastUsedAt: row.3, expiresAt: row.4,
+                    clientIP: row.5, userAgent: row.6))
+        }
+        return sessions
+    }
+
+    func endSession(id: UUID, accountID: UUID, at now: Date) async throws -> Bool {
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(accountID)
+        binds.append(now)
+        guard try await shared(LifecycleSQL.endSession, binds).collect().count == 1 else { return false }
+        try await connection.query(
+            """
+            UPDATE refresh_tokens SET revoked_at = \(now)
+            WHERE family_id = \(id) AND user_id = \(accountID) AND revoked_at IS NULL
+            """,
+            logger: logger)
+        return true
+    }
+
+    // MARK: Email change tokens
+
+    func deleteUnusedEmailChangeTokens(accountID: UUID) async throws {
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        _ = try await shared(LifecycleSQL.deleteUnusedEmailChangeTokens, binds).collect()
+    }
+
+    func insertEmailChangeToken(_ token: NewEmailChangeToken) async throws {
+        var binds = PostgresBindings()
+        try binds.append(token.tokenHash)
+        binds.append(token.accountID)
+        binds.append(token.oldNormalizedEmail)
+        binds.append(token.newEmail.value)
+        binds.append(token.newEmail.normalized)
+        binds.append(token.createdAt)
+        binds.append(token.expiresAt)
+        _ = try await shared(LifecycleSQL.insertEmailChangeToken, binds).collect()
+    }
+
+    func lockEmailChangeToken(hash: Data) async throws -> EmailChangeTokenRecord? {
+        let rows = try await connection.query(
+            """
+            SELECT t.user_id, t.old_email_normalized, t.new_email, t.new_email_normalized, t.expires_at, t.used_at
+            FROM email_change_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = \(hash)
+            FOR UPDATE OF u
+            """,
+            logger: logger)
+        for try await row in rows.decode((UUID, String, String, String, Date, Date?).self) {
+            return EmailChangeTokenRecord(
+                accountID: row.0, oldNormalizedEmail: row.1, newEmail: row.2, newNormalizedEmail: row.3,
+                expiresAt: row.4, usedAt: row.5)
+        }
+        return nil
+    }
+
+    func markEmailChangeTokenUsed(hash: Data, at date: Date) async throws {
+        var binds = PostgresBindings()
+        try binds.append(hash)
+        binds.append(date)
+        _ = try await shared(LifecycleSQL.markEmailChangeTokenUsed, binds).collect()
+    }
+
+    // MARK: Audit trail
+
+    func recordAudit(_ event: AuditEvent) async throws {
+        var binds = PostgresBindings()
+        binds.append(event.occurredAt)
+        binds.append(event.kind.rawValue)
+        binds.append(event.accountID)
+        binds.append(event.actor.stored)
+        binds.append(event.origin?.clientIP)
+        binds.append(event.origin?.userAgent)
+        binds.append(event.origin?.requestID)
+        binds.append(event.storedDetail)
+        _ = try await shared(LifecycleSQL.recordAudit, binds).collect()
+    }
+
+    func auditEvents(accountID: UUID?, before: Int64?, limit: Int) async throws -> [AuditEventRecord] {
+        var binds = PostgresBindings()
+        binds.append(accountID ?? AccountCursor.start.id)
+        binds.append(before ?? Int64.max)
+        binds.append(limit)
+        binds.append(accountID == nil ? 0 : 1)
+        var events: [AuditEventRecord] = []
+        for try await row in try await shared(LifecycleSQL.auditEvents, binds).decode(
+            (Int64, String, UUID?, String, Date, String?, String?, String?, String?).self)
+        {
+            events.append(
+                AuditEventRecord(
+                    id: row.0, event: row.1, accountID: row.2, actor: row.3, occurredAt: row.4, clientIP: row.5,
+                    userAgent: row.6, requestID: row.7, detail: row.8))
+        }
+        return events
     }
 
     func insertRefreshToken(_ token: NewRefreshToken) async throws {
@@ -264,6 +431,10 @@ struct PostgresAccountTransaction: AccountTransaction {
             "UPDATE refresh_tokens SET revoked_at = \(date) WHERE family_id = \(familyID) AND revoked_at IS NULL",
             logger: logger
         )
+        var binds = PostgresBindings()
+        binds.append(familyID)
+        binds.append(date)
+        _ = try await shared(LifecycleSQL.endFamilySession, binds).collect()
     }
 
     func endSessions(accountID: UUID, at date: Date) async throws {
@@ -275,6 +446,10 @@ struct PostgresAccountTransaction: AccountTransaction {
             "UPDATE users SET session_epoch = session_epoch + 1, updated_at = \(date) WHERE id = \(accountID)",
             logger: logger
         )
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(date)
+        _ = try await shared(LifecycleSQL.endAccountSessions, binds).collect()
     }
 
     func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {
@@ -424,6 +599,10 @@ struct PostgresAccountTransaction: AccountTransaction {
         case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
         case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
         case .emails: sql = HousekeepingSQL.purgeFinishedEmails
+        case .sessions: sql = HousekeepingSQL.purgeSessions
+        case .emailChangeTokens: sql = HousekeepingSQL.purgeEmailChangeTokens
+        case .auditEvents: sql = HousekeepingSQL.purgeAuditEvents
+        case .tombstones: sql = HousekeepingSQL.purgeTombstones
         case .unverifiedAccounts: return try await purgeUnverifiedAccounts(cutoff: cutoff, limit: limit)
         }
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().count

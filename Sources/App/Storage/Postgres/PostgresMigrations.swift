@@ -173,5 +173,88 @@ enum PostgresMigrations {
                 "CREATE INDEX users_pending_created_at_idx ON users (created_at) WHERE status = 'pending'",
             ]
         ),
+        Migration(
+            version: 8,
+            name: "lifecycle",
+            statements: [
+                // Disabled by an administrator or operator: orthogonal to pending/active, so
+                // enabling gives the account back exactly as it was.
+                "ALTER TABLE users ADD COLUMN disabled_at timestamptz",
+                // One row per session (refresh-token family; `id` is its family id), for the
+                // owner's list of signed-in devices. Address and agent as seen at sign-in.
+                """
+                CREATE TABLE sessions (
+                    id uuid PRIMARY KEY,
+                    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at timestamptz NOT NULL,
+                    last_used_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    ended_at timestamptz,
+                    client_ip text,
+                    user_agent text
+                )
+                """,
+                "CREATE INDEX sessions_user_id_idx ON sessions (user_id)",
+                "CREATE INDEX sessions_expires_at_idx ON sessions (expires_at)",
+                // Sessions that were live when this version was applied, without address or agent.
+                """
+                INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)
+                SELECT family_id, min(user_id::text)::uuid, min(family_created_at), max(created_at), max(expires_at)
+                FROM refresh_tokens WHERE revoked_at IS NULL GROUP BY family_id
+                """,
+                // Append-only: rows are only ever inserted, and deleted by retention.
+                """
+                CREATE TABLE audit_events (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    occurred_at timestamptz NOT NULL,
+                    event text NOT NULL,
+                    user_id uuid,
+                    actor text NOT NULL,
+                    client_ip text,
+                    user_agent text,
+                    request_id text,
+                    detail text
+                )
+                """,
+                "CREATE INDEX audit_events_user_id_idx ON audit_events (user_id, id)",
+                "CREATE INDEX audit_events_occurred_at_idx ON audit_events (occurred_at)",
+                """
+                CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'audit_events is append-only';
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+                FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()
+                """,
+                // What is left of a deleted account: no address, no password, no personal data.
+                """
+                CREATE TABLE account_tombstones (
+                    user_id uuid PRIMARY KEY,
+                    created_at timestamptz NOT NULL,
+                    deleted_at timestamptz NOT NULL,
+                    deleted_by text NOT NULL
+                )
+                """,
+                "CREATE INDEX account_tombstones_deleted_at_idx ON account_tombstones (deleted_at)",
+                // A requested change of address, waiting for its link to be opened.
+                """
+                CREATE TABLE email_change_tokens (
+                    token_hash bytea PRIMARY KEY,
+                    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    old_email_normalized text NOT NULL,
+                    new_email text NOT NULL,
+                    new_email_normalized text NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    used_at timestamptz
+                )
+                """,
+                "CREATE INDEX email_change_tokens_user_id_idx ON email_change_tokens (user_id)",
+                "CREATE INDEX email_change_tokens_expires_at_idx ON email_change_tokens (expires_at)",
+            ]
+        ),
     ]
 }

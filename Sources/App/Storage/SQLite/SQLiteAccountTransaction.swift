@@ -120,7 +120,7 @@ struct SQLiteAccountTransaction: AccountTransaction {
         return try rows.first?.int("rival") == 1
     }
 
-    private static let accountColumns = "id, email, status, role, password_hash, created_at, verified_at, session_epoch"
+    private static let accountColumns = LifecycleSQL.accountColumns
 
     private func accounts(_ rows: [SQLiteRow]) throws -> [AccountRecord] {
         try rows.map { row in
@@ -137,9 +137,15 @@ struct SQLiteAccountTransaction: AccountTransaction {
                 passwordHash: row.column("password_hash")?.string,
                 createdAt: try row.date("created_at"),
                 verifiedAt: row.column("verified_at")?.date,
-                sessionEpoch: try row.int("session_epoch")
+                sessionEpoch: try row.int("session_epoch"),
+                disabledAt: row.column("disabled_at")?.date
             )
         }
+    }
+
+    /// A statement written once for both databases: its `$n` parameters as SQLite's `?n`.
+    private func shared(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        try await connection.query(sql.replacingOccurrences(of: "$", with: "?"), binds)
     }
 
     func lockAccount(normalizedEmail: String) async throws -> AccountRecord? {
@@ -173,33 +179,153 @@ struct SQLiteAccountTransaction: AccountTransaction {
         try await connection.query("DELETE FROM users WHERE id = ? RETURNING id", [SQLiteData(id)]).count == 1
     }
 
-    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> Bool {
+    func setRole(normalizedEmail: String, role: Role, at date: Date) async throws -> UUID? {
         let rows = try await connection.query(
             "UPDATE users SET role = ?, updated_at = ? WHERE email_normalized = ? RETURNING id",
             [.text(role.rawValue), SQLiteData(date), .text(normalizedEmail)]
         )
-        return !rows.isEmpty
+        return try rows.first?.uuid("id")
     }
 
-    func listAccounts(status: AccountStatus?, limit: Int, offset: Int) async throws -> [AccountRecord] {
+    private func filterBinds(_ filter: AccountFilter) -> [SQLiteData] {
+        [.text(filter.status?.rawValue ?? ""), .text(filter.likePattern)]
+    }
+
+    func listAccounts(
+        _ filter: AccountFilter, after cursor: AccountCursor?, limit: Int
+    ) async throws
+        -> [AccountRecord]
+    {
         try accounts(
-            await connection.query(
-                """
-                SELECT \(Self.accountColumns) FROM users
-                WHERE ?1 IS NULL OR status = ?1
-                ORDER BY created_at, id LIMIT ?2 OFFSET ?3
-                """,
-                [SQLiteData(status?.rawValue), .integer(limit), .integer(offset)]
-            )
-        )
+            await shared(
+                LifecycleSQL.listAccounts,
+                filterBinds(filter) + [
+                    SQLiteData((cursor ?? .start).createdAt), SQLiteData((cursor ?? .start).id), .integer(limit),
+                ]))
     }
 
-    func countAccounts(status: AccountStatus?) async throws -> Int {
-        let rows = try await connection.query(
-            "SELECT count(*) AS count FROM users WHERE ?1 IS NULL OR status = ?1",
-            [SQLiteData(status?.rawValue)]
+    func countAccounts(_ filter: AccountFilter) async throws -> Int {
+        try await shared(LifecycleSQL.countAccounts, filterBinds(filter)).first?.int("count") ?? 0
+    }
+
+    func setDisabled(accountID: UUID, disabled: Bool, at now: Date) async throws -> Bool {
+        try await shared(
+            disabled ? LifecycleSQL.disable : LifecycleSQL.enable, [SQLiteData(accountID), SQLiteData(now)]
         )
-        return try rows.first?.int("count") ?? 0
+        .count == 1
+    }
+
+    /// One writer at a time (`BEGIN IMMEDIATE`): nobody can take the address between the check
+    /// and the update.
+    func changeEmail(accountID: UUID, to email: EmailAddress, at now: Date) async throws {
+        let owner = try await connection.query(
+            "SELECT id FROM users WHERE email_normalized = ? AND id <> ?",
+            [.text(email.normalized), SQLiteData(accountID)])
+        guard owner.isEmpty else { throw AddressTaken() }
+        _ = try await shared(
+            LifecycleSQL.changeEmail,
+            [SQLiteData(accountID), .text(email.value), .text(email.normalized), SQLiteData(now)])
+    }
+
+    func insertTombstone(accountID: UUID, createdAt: Date, deletedAt: Date, deletedBy: AuditActor) async throws {
+        _ = try await shared(
+            LifecycleSQL.insertTombstone,
+            [SQLiteData(accountID), SQLiteData(createdAt), SQLiteData(deletedAt), .text(deletedBy.stored)])
+    }
+
+    // MARK: Sessions
+
+    func insertSession(_ session: SessionRecord) async throws {
+        _ = try await shared(
+            LifecycleSQL.insertSession,
+            [
+                SQLiteData(session.id), SQLiteData(session.accountID), SQLiteData(session.createdAt),
+                SQLiteData(session.expiresAt), SQLiteData(session.clientIP), SQLiteData(session.userAgent),
+            ])
+    }
+
+    func touchSession(id: UUID, at date: Date) async throws {
+        _ = try await shared(LifecycleSQL.touchSession, [SQLiteData(id), SQLiteData(date)])
+    }
+
+    func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord] {
+        try await shared(LifecycleSQL.liveSessions, [SQLiteData(accountID), SQLiteData(now)]).map { row in
+            SessionRecord(
+                id: try row.uuid("id"), accountID: try row.uuid("user_id"), createdAt: try row.date("created_at"),
+                lastUsedAt: try row.date("last_used_at"), expiresAt: try row.date("expires_at"),
+                clientIP: row.column("client_ip")?.string, userAgent: row.column("user_agent")?.string)
+        }
+    }
+
+    func endSession(id: UUID, accountID: UUID, at now: Date) async throws -> Bool {
+        let ended = try await shared(LifecycleSQL.endSession, [SQLiteData(id), SQLiteData(accountID), SQLiteData(now)])
+        guard ended.count == 1 else { return false }
+        _ = try await connection.query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND user_id = ? AND revoked_at IS NULL",
+            [SQLiteData(now), SQLiteData(id), SQLiteData(accountID)])
+        return true
+    }
+
+    // MARK: Email change tokens
+
+    func deleteUnusedEmailChangeTokens(accountID: UUID) async throws {
+        _ = try await shared(LifecycleSQL.deleteUnusedEmailChangeTokens, [SQLiteData(accountID)])
+    }
+
+    func insertEmailChangeToken(_ token: NewEmailChangeToken) async throws {
+        _ = try await shared(
+            LifecycleSQL.insertEmailChangeToken,
+            [
+                SQLiteData(token.tokenHash), SQLiteData(token.accountID), .text(token.oldNormalizedEmail),
+                .text(token.newEmail.value), .text(token.newEmail.normalized), SQLiteData(token.createdAt),
+                SQLiteData(token.expiresAt),
+            ])
+    }
+
+    func lockEmailChangeToken(hash: Data) async throws -> EmailChangeTokenRecord? {
+        let rows = try await connection.query(
+            """
+            SELECT user_id, old_email_normalized, new_email, new_email_normalized, expires_at, used_at
+            FROM email_change_tokens WHERE token_hash = ?
+            """,
+            [SQLiteData(hash)])
+        guard let row = rows.first else { return nil }
+        return EmailChangeTokenRecord(
+            accountID: try row.uuid("user_id"), oldNormalizedEmail: try row.string("old_email_normalized"),
+            newEmail: try row.string("new_email"), newNormalizedEmail: try row.string("new_email_normalized"),
+            expiresAt: try row.date("expires_at"), usedAt: row.column("used_at")?.date)
+    }
+
+    func markEmailChangeTokenUsed(hash: Data, at date: Date) async throws {
+        _ = try await shared(LifecycleSQL.markEmailChangeTokenUsed, [SQLiteData(hash), SQLiteData(date)])
+    }
+
+    // MARK: Audit trail
+
+    func recordAudit(_ event: AuditEvent) async throws {
+        _ = try await shared(
+            LifecycleSQL.recordAudit,
+            [
+                SQLiteData(event.occurredAt), .text(event.kind.rawValue), SQLiteData(event.accountID),
+                .text(event.actor.stored), SQLiteData(event.origin?.clientIP), SQLiteData(event.origin?.userAgent),
+                SQLiteData(event.origin?.requestID), SQLiteData(event.storedDetail),
+            ])
+    }
+
+    func auditEvents(accountID: UUID?, before: Int64?, limit: Int) async throws -> [AuditEventRecord] {
+        try await shared(
+            LifecycleSQL.auditEvents,
+            [
+                SQLiteData(accountID ?? AccountCursor.start.id), .integer(Int(before ?? Int64.max)), .integer(limit),
+                .integer(accountID == nil ? 0 : 1),
+            ]
+        ).map { row in
+            AuditEventRecord(
+                id: Int64(try row.int("id")), event: try row.string("event"), accountID: row.column("user_id")?.uuid,
+                actor: try row.string("actor"), occurredAt: try row.date("occurred_at"),
+                clientIP: row.column("client_ip")?.string, userAgent: row.column("user_agent")?.string,
+                requestID: row.column("request_id")?.string, detail: row.column("detail")?.string)
+        }
     }
 
     func insertRefreshToken(_ token: NewRefreshToken) async throws {
@@ -257,6 +383,7 @@ struct SQLiteAccountTransaction: AccountTransaction {
             "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
             [SQLiteData(date), SQLiteData(familyID)]
         )
+        _ = try await shared(LifecycleSQL.endFamilySession, [SQLiteData(familyID), SQLiteData(date)])
     }
 
     func endSessions(accountID: UUID, at date: Date) async throws {
@@ -268,6 +395,7 @@ struct SQLiteAccountTransaction: AccountTransaction {
             "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?",
             [SQLiteData(date), SQLiteData(accountID)]
         )
+        _ = try await shared(LifecycleSQL.endAccountSessions, [SQLiteData(accountID), SQLiteData(date)])
     }
 
     func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {
@@ -383,19 +511,14 @@ struct SQLiteAccountTransaction: AccountTransaction {
 
     // MARK: Housekeeping
 
-    /// `HousekeepingSQL`'s `$n` parameters as SQLite's numbered `?n`.
-    private func housekeeping(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        try await connection.query(sql.replacingOccurrences(of: "$", with: "?"), binds)
-    }
-
     func acquireHousekeepingLease(_ name: String, holder: String, now: Date, until: Date) async throws -> Bool {
-        try await !housekeeping(
+        try await !shared(
             HousekeepingSQL.acquireLease, [.text(name), .text(holder), SQLiteData(now), SQLiteData(until)]
         ).isEmpty
     }
 
     func releaseHousekeepingLease(_ name: String, holder: String, now: Date) async throws {
-        _ = try await housekeeping(HousekeepingSQL.releaseLease, [.text(name), .text(holder), SQLiteData(now)])
+        _ = try await shared(HousekeepingSQL.releaseLease, [.text(name), .text(holder), SQLiteData(now)])
     }
 
     func purge(_ kind: HousekeepingKind, cutoff: Date, limit: Int) async throws -> Int {
@@ -405,6 +528,10 @@ struct SQLiteAccountTransaction: AccountTransaction {
         case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
         case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
         case .emails: sql = HousekeepingSQL.purgeFinishedEmails
+        case .sessions: sql = HousekeepingSQL.purgeSessions
+        case .emailChangeTokens: sql = HousekeepingSQL.purgeEmailChangeTokens
+        case .auditEvents: sql = HousekeepingSQL.purgeAuditEvents
+        case .tombstones: sql = HousekeepingSQL.purgeTombstones
         case .unverifiedAccounts:
             // One writer at a time (`BEGIN IMMEDIATE`): no registration can add a link between
             // finding an account due and deleting it.
@@ -415,6 +542,6 @@ struct SQLiteAccountTransaction: AccountTransaction {
                 RETURNING 1
                 """
         }
-        return try await housekeeping(sql, [SQLiteData(cutoff), .integer(limit)]).count
+        return try await shared(sql, [SQLiteData(cutoff), .integer(limit)]).count
     }
 }

@@ -7,6 +7,7 @@ extension SQLiteData {
     init(_ date: Date) { self = .float(date.timeIntervalSince1970) }
     init(_ date: Date?) { self = date.map { .float($0.timeIntervalSince1970) } ?? .null }
     init(_ id: UUID) { self = .text(id.uuidString.lowercased()) }
+    init(_ id: UUID?) { self = id.map { .text($0.uuidString.lowercased()) } ?? .null }
     init(_ data: Data) { self = .blob(ByteBuffer(bytes: data)) }
     init(_ text: String?) { self = text.map { .text($0) } ?? .null }
 

@@ -170,5 +170,75 @@ enum SQLiteMigrations {
                 "CREATE INDEX users_pending_created_at_idx ON users (created_at) WHERE status = 'pending'",
             ]
         ),
+        Migration(
+            version: 8,
+            name: "lifecycle",
+            statements: [
+                "ALTER TABLE users ADD COLUMN disabled_at REAL",
+                """
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at REAL NOT NULL,
+                    last_used_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    ended_at REAL,
+                    client_ip TEXT,
+                    user_agent TEXT
+                ) STRICT
+                """,
+                "CREATE INDEX sessions_user_id_idx ON sessions (user_id)",
+                "CREATE INDEX sessions_expires_at_idx ON sessions (expires_at)",
+                """
+                INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)
+                SELECT family_id, min(user_id), min(family_created_at), max(created_at), max(expires_at)
+                FROM refresh_tokens WHERE revoked_at IS NULL GROUP BY family_id
+                """,
+                """
+                CREATE TABLE audit_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    occurred_at REAL NOT NULL,
+                    event TEXT NOT NULL,
+                    user_id TEXT,
+                    actor TEXT NOT NULL,
+                    client_ip TEXT,
+                    user_agent TEXT,
+                    request_id TEXT,
+                    detail TEXT
+                ) STRICT
+                """,
+                "CREATE INDEX audit_events_user_id_idx ON audit_events (user_id, id)",
+                "CREATE INDEX audit_events_occurred_at_idx ON audit_events (occurred_at)",
+                """
+                CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+                BEGIN
+                    SELECT RAISE(ABORT, 'audit_events is append-only');
+                END
+                """,
+                """
+                CREATE TABLE account_tombstones (
+                    user_id TEXT PRIMARY KEY,
+                    created_at REAL NOT NULL,
+                    deleted_at REAL NOT NULL,
+                    deleted_by TEXT NOT NULL
+                ) STRICT
+                """,
+                "CREATE INDEX account_tombstones_deleted_at_idx ON account_tombstones (deleted_at)",
+                """
+                CREATE TABLE email_change_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    old_email_normalized TEXT NOT NULL,
+                    new_email TEXT NOT NULL,
+                    new_email_normalized TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    used_at REAL
+                ) STRICT
+                """,
+                "CREATE INDEX email_change_tokens_user_id_idx ON email_change_tokens (user_id)",
+                "CREATE INDEX email_change_tokens_expires_at_idx ON email_change_tokens (expires_at)",
+            ]
+        ),
     ]
 }
