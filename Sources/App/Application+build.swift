@@ -56,6 +56,13 @@ public func buildApplication(
         admission: HashAdmission(workers: System.coreCount, budget: configuration.hashQueueBudget),
         refusalDelay: configuration.hashRefusalDelay
     )
+    logger.info(
+        "password hashing: bcrypt via \(hasher.implementation)",
+        metadata: [
+            "event": "password.hasher", "implementation": "\(hasher.implementation)",
+            "available": "\(BcryptImplementation.available.map(\.description).joined(separator: ","))",
+            "cost": "\(hasher.cost)",
+        ])
     let policy = PasswordPolicy()
     // Load the common-password list now, so a broken build fails at start-up, not mid-request.
     logger.debug("password policy ready", metadata: ["common_passwords": "\(CommonPasswords.shared.count)"])

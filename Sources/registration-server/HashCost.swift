@@ -8,8 +8,10 @@ struct HashCost: ParsableCommand {
         commandName: "hash-cost",
         abstract: "Time one password hash on one core at a bcrypt cost (BCRYPT_COST by default).",
         discussion: """
-            Prints the median time per hash and the resulting ceiling of registrations or logins per second
-            on this machine's cores. Reads no other setting and touches no database.
+            Prints the median time per hash for every bcrypt implementation available here (libxcrypt when \
+            libcrypt.so.1 loads, and the built-in HummingbirdBcrypt), the one the server uses first, and the \
+            resulting ceiling of registrations or logins per second on this machine's cores. Reads no other \
+            setting and touches no database.
             """
     )
 
@@ -27,25 +29,39 @@ struct HashCost: ParsableCommand {
         let cost = self.cost ?? environmentCost ?? 12
         guard (4...31).contains(cost) else { throw ValidationError("--cost: must be between 4 and 31") }
         guard (1...1000).contains(iterations) else { throw ValidationError("--iterations: must be between 1 and 1000") }
-        let samples = PasswordHasher.measure(cost: cost, iterations: iterations)
-            .map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
-            .sorted()
-        let median = samples[samples.count / 2]
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let ceiling = Double(cores) * 1000 / median
+        // Every implementation available here, the one the server uses (the fastest) first.
+        let timings = BcryptImplementation.available.map { implementation in
+            let samples = PasswordHasher.measure(cost: cost, iterations: iterations, implementation: implementation)
+                .map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
+                .sorted()
+            return (name: implementation.description, median: samples[samples.count / 2], samples: samples)
+        }
+        let used = timings[0]
+        let ceiling = Double(cores) * 1000 / used.median
         if json {
-            let object: [String: Any] = [
-                "cost": cost, "iterations": iterations, "median_ms": median, "min_ms": samples[0],
-                "max_ms": samples[samples.count - 1], "cores": cores, "ceiling_per_second": ceiling,
+            var object: [String: Any] = [
+                "cost": cost, "iterations": iterations, "implementation": used.name, "median_ms": used.median,
+                "min_ms": used.samples[0], "max_ms": used.samples[used.samples.count - 1], "cores": cores,
+                "ceiling_per_second": ceiling,
             ]
+            object["implementations"] = Dictionary(
+                uniqueKeysWithValues: timings.map {
+                    (
+                        $0.name,
+                        ["median_ms": $0.median, "min_ms": $0.samples[0], "max_ms": $0.samples[$0.samples.count - 1]]
+                    )
+                })
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(
-                String(
-                    format:
-                        "bcrypt cost %d: %.1f ms per hash on one core (median of %d); %d cores: at most %.1f hashes/s",
-                    cost, median, iterations, cores, ceiling))
+            for (index, timing) in timings.enumerated() {
+                print(
+                    String(
+                        format: "bcrypt cost %d, %@%@: %.1f ms per hash on one core (median of %d)", cost,
+                        timing.name, index == 0 ? " (used by the server)" : "", timing.median, iterations))
+            }
+            print(String(format: "%d cores: at most %.1f hashes/s", cores, ceiling))
         }
     }
 }

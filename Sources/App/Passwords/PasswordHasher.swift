@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import HummingbirdBcrypt
 import NIOCore
 import NIOPosix
 
@@ -20,6 +19,8 @@ public struct PasswordHasher: Sendable {
     static let schemePrefix = "bcrypt-sha256$"
 
     public let cost: Int
+    /// Which bcrypt computes the hashes (`BcryptImplementation.fastest` unless a test says).
+    public let implementation: BcryptImplementation
     private let threadPool: NIOThreadPool
     private let metrics: ServiceMetrics?
     private let admission: HashAdmission?
@@ -31,10 +32,11 @@ public struct PasswordHasher: Sendable {
     ///   - refusalDelay: how long `checkCapacity()` waits before it throws.
     init(
         cost: Int, threadPool: NIOThreadPool, metrics: ServiceMetrics?, admission: HashAdmission?,
-        refusalDelay: Duration = .zero
+        refusalDelay: Duration = .zero, implementation: BcryptImplementation = .fastest
     ) {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         self.cost = cost
+        self.implementation = implementation
         self.threadPool = threadPool
         self.metrics = metrics
         self.admission = admission
@@ -42,8 +44,8 @@ public struct PasswordHasher: Sendable {
     }
 
     /// A hasher without admission control, on its own pool (for tools and tests).
-    public init(cost: Int) {
-        self.init(cost: cost, threadPool: Self.pool, metrics: nil, admission: nil)
+    public init(cost: Int, implementation: BcryptImplementation = .fastest) {
+        self.init(cost: cost, threadPool: Self.pool, metrics: nil, admission: nil, implementation: implementation)
     }
 
     /// The threads that hash: one per core, started once, used by nothing else. They run at a
@@ -115,8 +117,8 @@ public struct PasswordHasher: Sendable {
     /// The stored form of `password`.
     public func hash(_ password: String) async throws -> String {
         let input = Self.prehash(password)
-        let cost = UInt8(self.cost)
-        let digest = try await timed { Bcrypt.hash(input, cost: cost) }
+        let (cost, implementation) = (self.cost, self.implementation)
+        let digest = try await timed { implementation.hash(input, cost: cost) }
         return Self.schemePrefix + digest
     }
 
@@ -125,7 +127,8 @@ public struct PasswordHasher: Sendable {
         guard storedHash.hasPrefix(Self.schemePrefix) else { return false }
         let digest = String(storedHash.dropFirst(Self.schemePrefix.count))
         let input = Self.prehash(password)
-        return try await timed { Bcrypt.verify(input, hash: digest) }
+        let implementation = self.implementation
+        return try await timed { implementation.verify(input, hash: digest) }
     }
 
     /// Whether a stored hash was made with another cost (or scheme) than the configured one.
@@ -139,12 +142,14 @@ public struct PasswordHasher: Sendable {
     /// Times `iterations` hashes of a sample password at `cost` on the calling thread, one after
     /// another: what one core spends per registration or login. Used by `registration-server
     /// hash-cost` to choose a cost for a machine and by the benchmark for its hash-bound ceiling.
-    public static func measure(cost: Int, iterations: Int) -> [Duration] {
+    public static func measure(
+        cost: Int, iterations: Int, implementation: BcryptImplementation = .fastest
+    ) -> [Duration] {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         let input = prehash("a sample password for timing")
         return (0..<max(1, iterations)).map { _ in
             let start = ContinuousClock.now
-            _ = Bcrypt.hash(input, cost: UInt8(cost))
+            _ = implementation.hash(input, cost: cost)
             return ContinuousClock.now - start
         }
     }
