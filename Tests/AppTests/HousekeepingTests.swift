@@ -33,6 +33,43 @@ struct HousekeepingTests {
         "user_id = (SELECT id FROM users WHERE email_normalized = '\(email)')"
     }
 
+    @Test(
+        "ended sessions go at the next pass, live ones and address-change links when they expire, not before",
+        arguments: Backend.allCases)
+    func sessionsAndChangeLinks(backend: Backend) async throws {
+        try await TestEnvironment.with(backend) { env in
+            try await env.withApp { client in
+                let password = "a long enough passphrase"
+                try await env.activate(client, email: "kept@example.com", password: password)
+                let ended = try tokenPair(try await client.login(email: "kept@example.com", password: password))
+                let live = try tokenPair(try await client.login(email: "kept@example.com", password: password))
+                #expect(
+                    try await client.postJSON("/v1/logout", object: ["refresh_token": ended.refresh]).status
+                        == .noContent)
+                let change = try await client.sendJSON(
+                    "/v1/me/email", method: .post, bearer: live.access,
+                    object: ["new_email": "moved@example.com", "password": password])
+                #expect(change.status == .accepted)
+                #expect(try await env.count("SELECT count(*) FROM sessions") == 2)
+                #expect(try await env.count("SELECT count(*) FROM email_change_tokens") == 1)
+                try await set(env, "sessions", "expires_at", to: due, where: "ended_at IS NULL")
+                try await set(env, "email_change_tokens", "expires_at", to: due, where: "1 = 1")
+                let housekeeping = housekeeping(env)
+
+                let early = try #require(await housekeeping.sweep(now: due))
+                #expect(early["sessions"] == 1)
+                #expect(early["email_change_tokens"] == 0)
+                #expect(try await env.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 1)
+
+                let late = try #require(await housekeeping.sweep(now: due.addingTimeInterval(1)))
+                #expect(late["sessions"] == 1)
+                #expect(late["email_change_tokens"] == 1)
+                #expect(try await env.count("SELECT count(*) FROM sessions") == 0)
+                #expect(try await env.count("SELECT count(*) FROM email_change_tokens") == 0)
+            }
+        }
+    }
+
     @Test("tokens and finished emails are deleted exactly when due, not a second before", arguments: Backend.allCases)
     func tokensAndEmails(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in
