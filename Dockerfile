@@ -29,12 +29,17 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 COPY deploy/ca-certificates ./deploy/ca-certificates
 
-# A release build with the Swift runtime linked in.
-RUN swift build -c release --static-swift-stdlib --product registration-server
+# A release build with the Swift runtime linked in, linked by lld with packed relative
+# relocations (DT_RELR: 3.5 MB of relocation entries become 30 kB; glibc 2.36 or later reads
+# them, and the image carries the builder's glibc) and identical-code folding of functions
+# whose address is never taken. Neither changes what the code does or how fast it runs.
+RUN swift build -c release --static-swift-stdlib --product registration-server \
+        -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=safe
 
 # A root file system for the runtime stage: the binary (stripped: its symbols and debug
 # information are another 100 MB) and its resource bundle, the libraries ldd names (at the
-# paths it names), CA certificates (plus any in deploy/ca-certificates) and a passwd entry
+# paths it names), libxcrypt's libcrypt.so.1 (opened at start-up for the fastest bcrypt; without
+# it the built-in one is used), CA certificates (plus any in deploy/ca-certificates) and a passwd entry
 # for the user 10001.
 # No /usr/share/zoneinfo: the service works in UTC only (log timestamps, email Date headers,
 # AWS signatures, HTTP dates), and ICU's data inside the binary carries the zone rules anyway.
@@ -44,6 +49,8 @@ RUN bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
     && cp -R "$bin/registration-service_App.resources" /rootfs/app/ \
     && ldd /rootfs/app/registration-server | grep '^[[:space:]]' | grep -o '/[^ ]*' \
         | xargs -I{} cp --parents -L {} /rootfs \
+    && crypt="$(ldconfig -p | awk '$1 == "libcrypt.so.1" && /x86-64|AArch64/ { print $NF; exit }')" \
+    && if [ -n "$crypt" ]; then cp --parents -L "$crypt" /rootfs; fi \
     && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
     && find deploy/ca-certificates -name '*.pem' -exec cat {} + >> /rootfs/etc/ssl/certs/ca-certificates.crt \
     && printf 'root:x:0:0:root:/root:/sbin/nologin\nregistration:x:10001:10001:registration:/app:/sbin/nologin\n' > /rootfs/etc/passwd \
