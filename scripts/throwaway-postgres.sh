@@ -58,8 +58,12 @@ start_throwaway_postgres() {
     if [ ! -f "$THROWAWAY_PG_DIR/data/PG_VERSION" ]; then
         "${run[@]}" "$bindir/initdb" -D "$THROWAWAY_PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
     fi
+    # Tests trade durability for speed (nothing here must survive a crash of the machine);
+    # THROWAWAY_PG_DURABLE=1 keeps PostgreSQL's durable defaults, as production has them.
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${THROWAWAY_PG_DURABLE:-}" = 1 ] && durability=""
     "${run[@]}" "$bindir/pg_ctl" -D "$THROWAWAY_PG_DIR/data" -l "$THROWAWAY_PG_DIR/server.log" -w \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$THROWAWAY_PG_DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$THROWAWAY_PG_DIR -c max_connections=400 $durability" \
         start >/dev/null
     export THROWAWAY_PG_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
     echo "throwaway PostgreSQL listening on 127.0.0.1:$port" >&2
