@@ -62,7 +62,8 @@ public protocol AccountTransaction {
     func markRefreshTokenRotated(hash: Data, at: Date) async throws
     func revokeRefreshTokenFamily(familyID: UUID, at: Date) async throws
     /// Ends every session of the account: moves its session epoch (so a session being made
-    /// or refreshed concurrently is refused) and revokes every refresh token.
+    /// or refreshed concurrently is refused), revokes every refresh token, and cancels a
+    /// pending change of address (its link may have been asked for with a stolen session).
     func endSessions(accountID: UUID, at: Date) async throws
 
     // MARK: Sessions

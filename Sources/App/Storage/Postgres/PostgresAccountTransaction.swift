@@ -450,6 +450,9 @@ struct PostgresAccountTransaction: AccountTransaction {
         binds.append(accountID)
         binds.append(date)
         _ = try await shared(LifecycleSQL.endAccountSessions, binds).collect()
+        var account = PostgresBindings()
+        account.append(accountID)
+        _ = try await shared(LifecycleSQL.deleteUnusedEmailChangeTokens, account).collect()
     }
 
     func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {

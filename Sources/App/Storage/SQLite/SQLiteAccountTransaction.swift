@@ -396,6 +396,7 @@ struct SQLiteAccountTransaction: AccountTransaction {
             [SQLiteData(date), SQLiteData(accountID)]
         )
         _ = try await shared(LifecycleSQL.endAccountSessions, [SQLiteData(accountID), SQLiteData(date)])
+        _ = try await shared(LifecycleSQL.deleteUnusedEmailChangeTokens, [SQLiteData(accountID)])
     }
 
     func latestPasswordResetTokenCreatedAt(accountID: UUID) async throws -> Date? {
