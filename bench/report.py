@@ -56,6 +56,21 @@ def markdown(results: dict, chart_name: str) -> str:
             f"accounts made by SQL, {same['clients']} clients, prepared: **{fmt(same['tps'], 0)} TPS**, measured "
             "after the phases with the server stopped."
         )
+    pyca = limits.get("pyca_bcrypt")
+    if pyca:
+        lines.append(
+            f"- pyca/bcrypt {pyca['version']} (the peer's implementation) at the same cost on one core: "
+            f"**{fmt(pyca['median_ms'])} ms** → ceiling **{fmt(pyca['ceiling_per_second'], 2)}/s** (the fastest-bcrypt "
+            f"target's reference); the server's bcrypt above is `{bcrypt.get('implementation', '?')}`."
+        )
+    rotation = limits.get("pgbench_rotation")
+    if rotation:
+        lines.append(
+            f"- pgbench, {rotation['statement']}, over {rotation['rows']:,} tokens made by SQL, {rotation['clients']} "
+            f"clients, prepared: **{fmt(rotation['tps'], 0)} TPS** (the refresh phase's limit), measured after the phases."
+        )
+    if results.get("accounts_at_baseline"):
+        lines.append(f"- Accounts in the database during the first verification phase: {results['accounts_at_baseline']:,}.")
     lines += [
         f"- Start-up to ready (`/health/ready` = 200) on a migrated database: "
         f"{', '.join(fmt(v, 0) + ' ms' for v in results['startup_ms'])}.",
