@@ -85,7 +85,7 @@ struct AccountController {
 
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AccountView> {
         guard let identity = context.identity,
-            let account = try await store.withTransaction({ try await $0.account(id: identity.accountID) })
+            let account = try await store.account(id: identity.accountID)
         else {
             // A valid token for an account that no longer exists.
             throw Problem(

@@ -10,9 +10,17 @@ public protocol AccountStore: Sendable {
 
     /// Uses a verification token (see `useVerificationTokenInSteps`, the reference behaviour).
     func useVerificationToken(hash: Data, at: Date, passwordChecked: Bool) async throws -> VerificationTokenUse
+
+    /// One account by id, as a single read: no transaction is needed for one statement, so a
+    /// store may skip `BEGIN … COMMIT` (PostgreSQL: one round trip instead of three).
+    func account(id: UUID) async throws -> AccountRecord?
 }
 
 extension AccountStore {
+    public func account(id: UUID) async throws -> AccountRecord? {
+        try await withTransaction { try await $0.account(id: id) }
+    }
+
     public func useVerificationToken(
         hash: Data, at now: Date, passwordChecked: Bool = false
     ) async throws -> VerificationTokenUse {

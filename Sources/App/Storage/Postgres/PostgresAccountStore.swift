@@ -27,6 +27,15 @@ struct PostgresAccountStore: AccountStore {
         }
     }
 
+    /// A single statement on a pooled connection, in its implicit transaction.
+    func account(id: UUID) async throws -> AccountRecord? {
+        try await calls.run {
+            try await client.withConnection { connection in
+                try await PostgresAccountTransaction(connection: connection, logger: logger).account(id: id)
+            }
+        }
+    }
+
     /// `useVerificationTokenInSteps` in one prepared statement: one round trip, one implicit
     /// transaction, planned once per connection.
     func useVerificationToken(hash: Data, at now: Date, passwordChecked: Bool) async throws -> VerificationTokenUse {
