@@ -64,6 +64,30 @@ struct SessionListTests {
         }
     }
 
+    @Test(
+        "a session lapses with its newest refresh token (REFRESH_TOKEN_TTL), not at the family's maximum age",
+        arguments: Backend.allCases)
+    func expiry(backend: Backend) async throws {
+        try await TestEnvironment.with(
+            backend,
+            configure: {
+                $0.auth.refreshTokenTTL = .seconds(3600)
+                $0.auth.refreshTokenMaxAge = .seconds(86400)
+            }
+        ) { env in
+            try await env.withApp { client in
+                try await env.activate(client, email: email, password: password)
+                let before = Date()
+                let session = try tokenPair(try await client.login(email: email, password: password))
+                let listed = try await client.get("/v1/me/sessions", bearer: session.access).json
+                let expires = try #require((listed["sessions"] as? [[String: Any]])?.first?["expires_at"] as? String)
+                let expiry = try #require(ISO8601DateFormatter().date(from: expires))
+                #expect(expiry.timeIntervalSince(before) > 3500)
+                #expect(expiry.timeIntervalSince(before) < 3700)
+            }
+        }
+    }
+
     @Test("a session of another account cannot be seen or ended; malformed ids 422", arguments: Backend.allCases)
     func otherAccounts(backend: Backend) async throws {
         try await TestEnvironment.with(backend) { env in

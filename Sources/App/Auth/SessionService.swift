@@ -153,7 +153,7 @@ public struct SessionService: Sendable {
         try await transaction.insertSession(
             SessionRecord(
                 id: family, accountID: account.id, createdAt: now, lastUsedAt: now,
-                expiresAt: now.addingTimeInterval(refreshTokenMaxAge.timeInterval), clientIP: origin?.clientIP,
+                expiresAt: expiresAt, clientIP: origin?.clientIP,
                 userAgent: origin?.userAgent))
         return family
     }
@@ -305,18 +305,19 @@ public struct SessionService: Sendable {
                 return .refused
             }
             try await transaction.markRefreshTokenRotated(hash: presented.hash, at: now)
+            let expiresAt = min(now.addingTimeInterval(refreshTokenTTL.timeInterval), endOfFamily)
             try await transaction.insertRefreshToken(
                 NewRefreshToken(
                     tokenHash: successor.hash,
                     accountID: account.id,
                     familyID: record.familyID,
                     createdAt: now,
-                    expiresAt: min(now.addingTimeInterval(refreshTokenTTL.timeInterval), endOfFamily),
+                    expiresAt: expiresAt,
                     sessionEpoch: record.sessionEpoch,
                     familyCreatedAt: record.familyCreatedAt
                 )
             )
-            try await transaction.touchSession(id: record.familyID, at: now)
+            try await transaction.touchSession(id: record.familyID, at: now, expiresAt: expiresAt)
             return .rotated(account, session: record.familyID)
         }
         switch outcome {

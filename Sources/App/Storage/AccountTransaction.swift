@@ -69,7 +69,8 @@ public protocol AccountTransaction {
     // MARK: Sessions
 
     func insertSession(_ session: SessionRecord) async throws
-    func touchSession(id: UUID, at: Date) async throws
+    /// Records a use of the session: it lapses when `expiresAt` (its newest token's expiry) passes.
+    func touchSession(id: UUID, at: Date, expiresAt: Date) async throws
     /// The account's sessions that have not ended or expired at `now`, most recently used first.
     func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord]
     /// Ends one live session of the account, revoking its refresh tokens; false when the

@@ -47,7 +47,8 @@ enum LifecycleSQL {
         VALUES ($1, $2, $3, $3, $4, $5, $6)
         """
 
-    static let touchSession = "UPDATE sessions SET last_used_at = $2 WHERE id = $1"
+    /// `$1` session, `$2` now, `$3` when its newest refresh token expires.
+    static let touchSession = "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1"
 
     static let sessionColumns = "id, user_id, created_at, last_used_at, expires_at, client_ip, user_agent"
 

@@ -7,7 +7,7 @@ public struct SessionRecord: Sendable, Equatable {
     public let accountID: UUID
     public let createdAt: Date
     public let lastUsedAt: Date
-    /// When the family ends at the latest (`REFRESH_TOKEN_MAX_AGE` after sign-in).
+    /// When its newest refresh token expires: the session lapses then unless it is used.
     public let expiresAt: Date
     public let clientIP: String?
     public let userAgent: String?

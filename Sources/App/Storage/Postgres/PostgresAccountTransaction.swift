@@ -269,10 +269,11 @@ struct PostgresAccountTransaction: AccountTransaction {
         _ = try await shared(LifecycleSQL.insertSession, binds).collect()
     }
 
-    func touchSession(id: UUID, at date: Date) async throws {
+    func touchSession(id: UUID, at date: Date, expiresAt: Date) async throws {
         var binds = PostgresBindings()
         binds.append(id)
         binds.append(date)
+        binds.append(expiresAt)
         _ = try await shared(LifecycleSQL.touchSession, binds).collect()
     }
 

@@ -244,8 +244,8 @@ struct SQLiteAccountTransaction: AccountTransaction {
             ])
     }
 
-    func touchSession(id: UUID, at date: Date) async throws {
-        _ = try await shared(LifecycleSQL.touchSession, [SQLiteData(id), SQLiteData(date)])
+    func touchSession(id: UUID, at date: Date, expiresAt: Date) async throws {
+        _ = try await shared(LifecycleSQL.touchSession, [SQLiteData(id), SQLiteData(date), SQLiteData(expiresAt)])
     }
 
     func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord] {
