@@ -597,17 +597,8 @@ struct PostgresAccountTransaction: AccountTransaction {
         var binds = PostgresBindings()
         binds.append(cutoff)
         binds.append(limit)
-        let sql: String
-        switch kind {
-        case .verificationLinks: sql = HousekeepingSQL.purgeVerificationLinks
-        case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
-        case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
-        case .emails: sql = HousekeepingSQL.purgeFinishedEmails
-        case .sessions: sql = HousekeepingSQL.purgeSessions
-        case .emailChangeTokens: sql = HousekeepingSQL.purgeEmailChangeTokens
-        case .auditEvents: sql = HousekeepingSQL.purgeAuditEvents
-        case .tombstones: sql = HousekeepingSQL.purgeTombstones
-        case .unverifiedAccounts: return try await purgeUnverifiedAccounts(cutoff: cutoff, limit: limit)
+        guard let sql = HousekeepingSQL.purge(kind) else {
+            return try await purgeUnverifiedAccounts(cutoff: cutoff, limit: limit)
         }
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().count
     }

@@ -523,26 +523,15 @@ struct SQLiteAccountTransaction: AccountTransaction {
     }
 
     func purge(_ kind: HousekeepingKind, cutoff: Date, limit: Int) async throws -> Int {
-        let sql: String
-        switch kind {
-        case .verificationLinks: sql = HousekeepingSQL.purgeVerificationLinks
-        case .resetTokens: sql = HousekeepingSQL.purgeResetTokens
-        case .refreshTokens: sql = HousekeepingSQL.purgeRefreshTokens
-        case .emails: sql = HousekeepingSQL.purgeFinishedEmails
-        case .sessions: sql = HousekeepingSQL.purgeSessions
-        case .emailChangeTokens: sql = HousekeepingSQL.purgeEmailChangeTokens
-        case .auditEvents: sql = HousekeepingSQL.purgeAuditEvents
-        case .tombstones: sql = HousekeepingSQL.purgeTombstones
-        case .unverifiedAccounts:
-            // One writer at a time (`BEGIN IMMEDIATE`): no registration can add a link between
-            // finding an account due and deleting it.
-            sql = """
+        // Never-verified accounts: one writer at a time (`BEGIN IMMEDIATE`), so no registration
+        // can add a link between finding an account due and deleting it.
+        let sql =
+            HousekeepingSQL.purge(kind) ?? """
                 DELETE FROM users WHERE id IN (
                     SELECT u.id FROM users u WHERE \(HousekeepingSQL.unverifiedAccountIsDue) LIMIT $2
                 )
                 RETURNING 1
                 """
-        }
         return try await shared(sql, [SQLiteData(cutoff), .integer(limit)]).count
     }
 }
