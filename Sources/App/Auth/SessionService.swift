@@ -274,51 +274,16 @@ public struct SessionService: Sendable {
         guard let presented = OpaqueToken(parsing: rawToken) else { throw AuthError.invalidRefreshToken }
         let now = Date()
         let successor = OpaqueToken.generate()
-        // The reuse case must commit its revocation, so the transaction returns an outcome
-        // instead of throwing.
-        let outcome: RefreshOutcome = try await store.withTransaction { transaction in
-            guard let record = try await transaction.lockRefreshToken(hash: presented.hash), record.revokedAt == nil
-            else {
-                return .refused
-            }
-            if record.rotatedAt != nil {
-                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
-                try await transaction.recordAudit(
-                    AuditEvent(.refreshReuse, account: record.accountID, actor: .system, at: now))
-                return .reused(accountID: record.accountID)
-            }
-            if let (limit, window) = familyRefreshLimit {
-                let since = now.addingTimeInterval(-window.timeInterval)
-                if try await transaction.countRefreshTokens(familyID: record.familyID, since: since) > limit {
-                    return .limited(retryAfter: max(1, Int(window.timeInterval / Double(limit))))
-                }
-            }
-            let endOfFamily = record.familyCreatedAt.addingTimeInterval(refreshTokenMaxAge.timeInterval)
-            guard record.expiresAt > now, endOfFamily > now,
-                let account = try await transaction.accountForSession(id: record.accountID),
-                account.isUsable
-            else { return .refused }
-            // A password change or reset since the family's login ended it, even if its
-            // revocation missed this token (it was being rotated at that moment).
-            guard account.sessionEpoch == record.sessionEpoch else {
-                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
-                return .refused
-            }
-            try await transaction.markRefreshTokenRotated(hash: presented.hash, at: now)
-            let expiresAt = min(now.addingTimeInterval(refreshTokenTTL.timeInterval), endOfFamily)
-            try await transaction.insertRefreshToken(
-                NewRefreshToken(
-                    tokenHash: successor.hash,
-                    accountID: account.id,
-                    familyID: record.familyID,
-                    createdAt: now,
-                    expiresAt: expiresAt,
-                    sessionEpoch: record.sessionEpoch,
-                    familyCreatedAt: record.familyCreatedAt
-                )
-            )
-            try await transaction.touchSession(id: record.familyID, at: now, expiresAt: expiresAt)
-            return .rotated(account, session: record.familyID)
+        let rotation = RefreshRotation(
+            presentedHash: presented.hash, successorHash: successor.hash, now: now,
+            successorExpiry: now.addingTimeInterval(refreshTokenTTL.timeInterval), familyMaxAge: refreshTokenMaxAge,
+            familyLimit: familyRefreshLimit.map { ($0.limit, now.addingTimeInterval(-$0.window.timeInterval)) })
+        // The usual case at once where the store can; the steps otherwise, and to find out why not.
+        let outcome: RefreshOutcome
+        if let rotated = try await store.rotateRefreshTokenAtOnce(rotation) {
+            outcome = .rotated(rotated.account, session: rotated.session)
+        } else {
+            outcome = try await rotateInSteps(rotation)
         }
         switch outcome {
         case .refused:
@@ -333,6 +298,58 @@ public struct SessionService: Sendable {
             throw AuthError.invalidRefreshToken
         case .rotated(let account, let session):
             return try await tokenPair(for: account, session: session, refresh: successor, at: now)
+        }
+    }
+
+    /// The rotation as `AccountTransaction` steps: the reference behaviour, and the only path
+    /// to every outcome other than a rotation. The reuse case must commit its revocation, so the
+    /// transaction returns an outcome instead of throwing.
+    private func rotateInSteps(_ rotation: RefreshRotation) async throws -> RefreshOutcome {
+        let now = rotation.now
+        return try await store.withTransaction { transaction in
+            guard let record = try await transaction.lockRefreshToken(hash: rotation.presentedHash),
+                record.revokedAt == nil
+            else {
+                return .refused
+            }
+            if record.rotatedAt != nil {
+                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+                try await transaction.recordAudit(
+                    AuditEvent(.refreshReuse, account: record.accountID, actor: .system, at: now))
+                return .reused(accountID: record.accountID)
+            }
+            if let (limit, since) = rotation.familyLimit,
+                try await transaction.countRefreshTokens(familyID: record.familyID, since: since) > limit
+            {
+                let window = familyRefreshLimit?.window.timeInterval ?? 0
+                return .limited(retryAfter: max(1, Int(window / Double(limit))))
+            }
+            let endOfFamily = rotation.endOfFamily(record.familyCreatedAt)
+            guard record.expiresAt > now, endOfFamily > now,
+                let account = try await transaction.accountForSession(id: record.accountID),
+                account.isUsable
+            else { return .refused }
+            // A password change or reset since the family's login ended it, even if its
+            // revocation missed this token (it was being rotated at that moment).
+            guard account.sessionEpoch == record.sessionEpoch else {
+                try await transaction.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+                return .refused
+            }
+            try await transaction.markRefreshTokenRotated(hash: rotation.presentedHash, at: now)
+            let expiresAt = min(rotation.successorExpiry, endOfFamily)
+            try await transaction.insertRefreshToken(
+                NewRefreshToken(
+                    tokenHash: rotation.successorHash,
+                    accountID: account.id,
+                    familyID: record.familyID,
+                    createdAt: now,
+                    expiresAt: expiresAt,
+                    sessionEpoch: record.sessionEpoch,
+                    familyCreatedAt: record.familyCreatedAt
+                )
+            )
+            try await transaction.touchSession(id: record.familyID, at: now, expiresAt: expiresAt)
+            return .rotated(account, session: record.familyID)
         }
     }
 

@@ -14,6 +14,10 @@ public protocol AccountStore: Sendable {
     /// One account by id, as a single read: no transaction is needed for one statement, so a
     /// store may skip `BEGIN … COMMIT` (PostgreSQL: one round trip instead of three).
     func account(id: UUID) async throws -> AccountRecord?
+
+    /// Performs `rotation` when every condition for it holds and returns what it rotated; nil
+    /// when any does not (or the store has no such shortcut), having changed nothing.
+    func rotateRefreshTokenAtOnce(_ rotation: RefreshRotation) async throws -> RotatedSession?
 }
 
 extension AccountStore {

@@ -36,6 +36,27 @@ struct PostgresAccountStore: AccountStore {
         }
     }
 
+    /// `SessionService`'s rotation in one prepared statement when it succeeds (`HotSQL.RotateRefreshToken`).
+    func rotateRefreshTokenAtOnce(_ rotation: RefreshRotation) async throws -> RotatedSession? {
+        var binds = PostgresBindings()
+        try binds.append(rotation.presentedHash)
+        binds.append(rotation.now)
+        try binds.append(rotation.successorHash)
+        binds.append(rotation.successorExpiry)
+        binds.append(rotation.familyMaxAge.timeInterval)
+        binds.append(rotation.familyLimit?.since ?? rotation.now)
+        binds.append(rotation.familyLimit.map { Int64($0.limit) } ?? -1)
+        return try await calls.run { [binds] in
+            guard let row = try await client.run(HotSQL.RotateRefreshToken.self, binds, logger: logger).first else {
+                return nil
+            }
+            let columns = try row.decode((UUID, String, String, String, String?, Date, Date?, Int, Date?, UUID).self)
+            let account = try PostgresAccountTransaction.account(
+                (columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8))
+            return RotatedSession(account: account, session: columns.9)
+        }
+    }
+
     /// `useVerificationTokenInSteps` in one prepared statement: one round trip, one implicit
     /// transaction, planned once per connection.
     func useVerificationToken(hash: Data, at now: Date, passwordChecked: Bool) async throws -> VerificationTokenUse {

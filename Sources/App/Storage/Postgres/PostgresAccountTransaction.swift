@@ -129,25 +129,39 @@ struct PostgresAccountTransaction: AccountTransaction {
 
     private func accounts(_ rows: PostgresRowSequence) async throws -> [AccountRecord] {
         var accounts: [AccountRecord] = []
-        for try await row in rows.decode((UUID, String, String, String, String?, Date, Date?, Int, Date?).self) {
-            guard let status = AccountStatus(rawValue: row.2), let role = Role(rawValue: row.3) else {
-                throw StorageError.corruptRow("users.status or users.role")
-            }
-            accounts.append(
-                AccountRecord(
-                    id: row.0,
-                    email: row.1,
-                    status: status,
-                    role: role,
-                    passwordHash: row.4,
-                    createdAt: row.5,
-                    verifiedAt: row.6,
-                    sessionEpoch: row.7,
-                    disabledAt: row.8
-                )
-            )
-        }
+        for try await row in rows { accounts.append(try Self.account(row)) }
         return accounts
+    }
+
+    /// `LifecycleSQL.accountColumns`, decoded.
+    typealias AccountColumns = (UUID, String, String, String, String?, Date, Date?, Int, Date?)
+
+    private static func account(_ row: PostgresRow) throws -> AccountRecord {
+        try account(row.decode(AccountColumns.self))
+    }
+
+    static func account(_ row: AccountColumns) throws -> AccountRecord {
+        guard let status = AccountStatus(rawValue: row.2), let role = Role(rawValue: row.3) else {
+            throw StorageError.corruptRow("users.status or users.role")
+        }
+        return AccountRecord(
+            id: row.0,
+            email: row.1,
+            status: status,
+            role: role,
+            passwordHash: row.4,
+            createdAt: row.5,
+            verifiedAt: row.6,
+            sessionEpoch: row.7,
+            disabledAt: row.8
+        )
+    }
+
+    /// The single-row lookups by id, prepared: `GET /v1/me` and every refresh run one.
+    private func account(id: UUID, statement: (some HotStatement).Type) async throws -> AccountRecord? {
+        var binds = PostgresBindings()
+        binds.append(id)
+        return try await connection.run(statement, binds, logger: logger).first.map(Self.account)
     }
 
     /// Runs one of the statements written once for both databases.
@@ -165,16 +179,11 @@ struct PostgresAccountTransaction: AccountTransaction {
     }
 
     func account(id: UUID) async throws -> AccountRecord? {
-        try await accounts(
-            connection.query("SELECT \(unescaped: Self.accountColumns) FROM users WHERE id = \(id)", logger: logger)
-        ).first
+        try await account(id: id, statement: HotSQL.Account.self)
     }
 
     func accountForSession(id: UUID) async throws -> AccountRecord? {
-        try await accounts(
-            connection.query(
-                "SELECT \(unescaped: Self.accountColumns) FROM users WHERE id = \(id) FOR SHARE", logger: logger)
-        ).first
+        try await account(id: id, statement: HotSQL.AccountForSession.self)
     }
 
     func updatePasswordHash(accountID: UUID, passwordHash: String, at date: Date) async throws {
@@ -274,7 +283,7 @@ struct PostgresAccountTransaction: AccountTransaction {
         binds.append(id)
         binds.append(date)
         binds.append(expiresAt)
-        _ = try await shared(LifecycleSQL.touchSession, binds).collect()
+        _ = try await connection.run(HotSQL.TouchSession.self, binds, logger: logger)
     }
 
     func liveSessions(accountID: UUID, at now: Date) async throws -> [SessionRecord] {
@@ -386,45 +395,41 @@ struct PostgresAccountTransaction: AccountTransaction {
     }
 
     func insertRefreshToken(_ token: NewRefreshToken) async throws {
-        try await connection.query(
-            """
-            INSERT INTO refresh_tokens
-                (token_hash, user_id, family_id, created_at, expires_at, session_epoch, family_created_at)
-            VALUES (\(token.tokenHash), \(token.accountID), \(token.familyID), \(token.createdAt), \(token.expiresAt),
-                    \(token.sessionEpoch), \(token.familyCreatedAt))
-            """,
-            logger: logger
-        )
+        var binds = PostgresBindings()
+        try binds.append(token.tokenHash)
+        binds.append(token.accountID)
+        binds.append(token.familyID)
+        binds.append(token.createdAt)
+        binds.append(token.expiresAt)
+        binds.append(token.sessionEpoch)
+        binds.append(token.familyCreatedAt)
+        _ = try await connection.run(HotSQL.InsertRefreshToken.self, binds, logger: logger)
     }
 
     func lockRefreshToken(hash: Data) async throws -> RefreshTokenRecord? {
-        let rows = try await connection.query(
-            """
-            SELECT user_id, family_id, expires_at, rotated_at, revoked_at, session_epoch, family_created_at
-            FROM refresh_tokens WHERE token_hash = \(hash) FOR UPDATE
-            """,
-            logger: logger
-        )
-        for try await row in rows.decode((UUID, UUID, Date, Date?, Date?, Int, Date).self) {
+        var binds = PostgresBindings()
+        try binds.append(hash)
+        return try await connection.run(HotSQL.LockRefreshToken.self, binds, logger: logger).first.map { row in
+            let row = try row.decode((UUID, UUID, Date, Date?, Date?, Int, Date).self)
             return RefreshTokenRecord(
                 accountID: row.0, familyID: row.1, expiresAt: row.2, rotatedAt: row.3, revokedAt: row.4,
                 sessionEpoch: row.5, familyCreatedAt: row.6)
         }
-        return nil
     }
 
     func countRefreshTokens(familyID: UUID, since: Date) async throws -> Int {
-        let rows = try await connection.query(
-            "SELECT count(*)::int FROM refresh_tokens WHERE family_id = \(familyID) AND created_at >= \(since)",
-            logger: logger
-        )
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+        var binds = PostgresBindings()
+        binds.append(familyID)
+        binds.append(since)
+        return try await connection.run(HotSQL.CountFamilyTokens.self, binds, logger: logger).first?
+            .decode(Int.self) ?? 0
     }
 
     func markRefreshTokenRotated(hash: Data, at date: Date) async throws {
-        try await connection.query(
-            "UPDATE refresh_tokens SET rotated_at = \(date) WHERE token_hash = \(hash)", logger: logger)
+        var binds = PostgresBindings()
+        try binds.append(hash)
+        binds.append(date)
+        _ = try await connection.run(HotSQL.MarkRefreshTokenRotated.self, binds, logger: logger)
     }
 
     func revokeRefreshTokenFamily(familyID: UUID, at date: Date) async throws {

@@ -10,19 +10,10 @@ struct PostgresRateLimitStore: RateLimitStore {
 
     func hit(bucket: String, windowStart: Date) async throws -> Int {
         try await calls.run {
-            let rows = try await client.query(
-                """
-                INSERT INTO rate_limit_counters (bucket, window_start, hits) VALUES (\(bucket), \(windowStart), 1)
-                ON CONFLICT (bucket) DO UPDATE SET
-                    hits = CASE WHEN rate_limit_counters.window_start = excluded.window_start
-                                THEN rate_limit_counters.hits + 1 ELSE 1 END,
-                    window_start = excluded.window_start
-                RETURNING hits
-                """,
-                logger: logger
-            )
-            for try await hits in rows.decode(Int.self) { return hits }
-            return 1
+            var binds = PostgresBindings()
+            binds.append(bucket)
+            binds.append(windowStart)
+            return try await client.run(HotSQL.RateLimitHit.self, binds, logger: logger).first?.decode(Int.self) ?? 1
         }
     }
 
