@@ -649,6 +649,52 @@ class Bench:
         self.psql("DELETE FROM users WHERE id = '00000000-0000-4000-8000-00000000b001'")
         log(f"pgbench, one refresh-token rotation per transaction, 16 clients: {tps:.0f} TPS")
 
+    def measure_pgbench_rotation_statement(self) -> None:
+        """pgbench running the server's own rotation statement (`HotSQL.RotateRefreshToken.sql`, what
+        the server runs when a rotation succeeds), over fresh tokens and sessions made by SQL."""
+        source = (BENCH_DIR.parent / "Sources/App/Storage/Postgres/PostgresHotStatements.swift").read_text()
+        match = re.search(r'enum RotateRefreshToken.*?static let sql = """\n(.*?)"""', source, re.DOTALL)
+        columns = re.search(
+            r'static let accountColumns =\s*"([^"]+)"',
+            (BENCH_DIR.parent / "Sources/App/Storage/LifecycleSQL.swift").read_text())
+        if not match or not columns:
+            raise RuntimeError("RotateRefreshToken.sql or LifecycleSQL.accountColumns not found")
+        statement = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
+        statement = statement.replace("\\(LifecycleSQL.accountColumns)", columns.group(1))
+        # The server's bindings: the token, now, a fresh successor, now + 30 days, the family's
+        # maximum age (30 days, in seconds), the limit's window start and the limit (the phase's).
+        for number, value in [
+            ("$1", "sha256(int8send(:i))"), ("$2", "now()"),
+            ("$3", "sha256(int8send(:i) || int8send((random() * 1e15)::bigint))"),
+            ("$4", "now() + interval '30 days'"), ("$5", "2592000"), ("$6", "now() - interval '15 minutes'"),
+            ("$7", "1000000"),
+        ]:
+            statement = statement.replace(number, f"({value})")
+        rows = self.args.pgbench_verify_rows
+        first = 10_000_000
+        self.psql(
+            "INSERT INTO users (id, email, email_normalized, password_hash, status, created_at, updated_at, verified_at)"
+            " VALUES ('00000000-0000-4000-8000-00000000b002', 'rotation2@bench.example', 'rotation2@bench.example',"
+            " 'bcrypt-sha256$x', 'active', now(), now(), now()) ON CONFLICT DO NOTHING;"
+            "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at, session_epoch,"
+            " family_created_at) SELECT sha256(int8send(i::bigint)), '00000000-0000-4000-8000-00000000b002',"
+            " md5(i::text)::uuid, now(), now() + interval '1 day', 0, now()"
+            f" FROM generate_series({first + 1}, {first + rows}) AS i;"
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at)"
+            " SELECT md5(i::text)::uuid, '00000000-0000-4000-8000-00000000b002', now(), now(), now() + interval '1 day'"
+            f" FROM generate_series({first + 1}, {first + rows}) AS i;"
+        )
+        self.psql("VACUUM ANALYZE refresh_tokens")
+        self.psql("VACUUM ANALYZE sessions")
+        tps, output = self.pgbench(
+            "pgbench-rotation-statement.sql", f"\\set i random({first + 1}, {first + rows})\n{statement};\n")
+        self.results["limits"]["pgbench_rotation_statement"] = {
+            "tps": tps, "clients": 16, "rows": rows,
+            "statement": "HotSQL.RotateRefreshToken.sql (the server's rotation statement)",
+        }
+        self.psql("DELETE FROM users WHERE id = '00000000-0000-4000-8000-00000000b002'")
+        log(f"pgbench, the server's rotation statement, 16 clients: {tps:.0f} TPS")
+
     def add_filler_accounts(self, total: int) -> int:
         """Grows the users table to `total` rows with active accounts made by SQL (and a used
         verification link each, as activation leaves one); returns how many rows it has."""
@@ -787,6 +833,7 @@ class Bench:
         self.measure_pyca_bcrypt()
         if not args.only:
             self.measure_pgbench_rotation()
+            self.measure_pgbench_rotation_statement()
             self.measure_pgbench_verify_statement()
         self.results["server_rss_peak_mb"] = self.memory.peak
         self.results["server_exit_code"] = code
@@ -904,12 +951,18 @@ def evaluate(results: dict) -> list[dict]:
     refresh = load_of(find_phase(results, "refresh-16"), "refresh")
     rotation = results["limits"].get("pgbench_rotation")
     if refresh and rotation:
-        # The rotation is six statements in one transaction plus a rate-limit counter upsert
-        # (its own transaction) and an ES256 signature; pgbench runs only the six.
+        # The server rotates in one statement (HotSQL.RotateRefreshToken) plus a rate-limit counter
+        # upsert (its own transaction) and an ES256 signature; the reference is the same work as six
+        # plain statements in one transaction, as a straightforward implementation runs it.
         add("refresh ≥ 25% of pgbench's TPS for the rotation's transaction (16 connections)",
             f"{refresh['ok_rps']:.0f} req/s; pgbench {rotation['tps']:.0f} TPS",
             refresh["ok_rps"] >= 0.25 * rotation["tps"], f"{refresh['ok_rps'] / rotation['tps']:.1%}")
         add("refresh p95 < 20 ms at 16 connections", f"p95 {refresh['p95_ms']:.2f} ms", refresh["p95_ms"] < 20)
+    same_rotation = results["limits"].get("pgbench_rotation_statement")
+    if refresh and same_rotation:
+        add("refresh ≥ 25% of pgbench's TPS for the server's own rotation statement",
+            f"{refresh['ok_rps']:.0f} req/s; pgbench {same_rotation['tps']:.0f} TPS",
+            refresh["ok_rps"] >= 0.25 * same_rotation["tps"], f"{refresh['ok_rps'] / same_rotation['tps']:.1%}")
     me = load_of(find_phase(results, "me-32"), "me")
     if me:
         # /v1/me verifies an ES256 signature and reads one row by primary key; health does neither.

@@ -69,6 +69,12 @@ def markdown(results: dict, chart_name: str) -> str:
             f"- pgbench, {rotation['statement']}, over {rotation['rows']:,} tokens made by SQL, {rotation['clients']} "
             f"clients, prepared: **{fmt(rotation['tps'], 0)} TPS** (the refresh phase's limit), measured after the phases."
         )
+    same_rotation = limits.get("pgbench_rotation_statement")
+    if same_rotation:
+        lines.append(
+            f"- pgbench, {same_rotation['statement']}, over {same_rotation['rows']:,} fresh tokens made by SQL, "
+            f"{same_rotation['clients']} clients, prepared: **{fmt(same_rotation['tps'], 0)} TPS**, measured after the phases."
+        )
     if results.get("accounts_at_baseline"):
         lines.append(f"- Accounts in the database during the first verification phase: {results['accounts_at_baseline']:,}.")
     lines += [
