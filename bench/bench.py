@@ -812,6 +812,13 @@ class Bench:
               "connections": 32}],
             d,
         )
+        # The floor for an endpoint that reads the database: /health/ready runs one query per request.
+        self.phase(
+            "ready-32",
+            [{"script": "plain.lua", "path": "/health/ready", "route": "/health/ready", "label": "ready",
+              "connections": 32}],
+            d,
+        )
         # Cost as the work grows: verification and login again with 10,000 and 1,000,000
         # accounts in the database (fresh links for verification: the seeded ones were used).
         if not wanted and args.scale_accounts:
@@ -970,6 +977,13 @@ def evaluate(results: dict) -> list[dict]:
             f"{me['ok_rps']:.0f} req/s; health {health['rps']:.0f} req/s", me["ok_rps"] >= 0.25 * health["rps"],
             f"{me['ok_rps'] / health['rps']:.1%}")
         add("GET /v1/me p95 < 10 ms at 32 connections", f"p95 {me['p95_ms']:.2f} ms", me["p95_ms"] < 10)
+    ready = load_of(find_phase(results, "ready-32"), "ready")
+    if me and ready:
+        # /health/ready runs one database query per request: the floor of any endpoint that reads
+        # the database. /v1/me adds the signature check and its JSON; at most as much again.
+        add("GET /v1/me ≥ 50% of GET /health/ready's throughput (one query each; 32 connections)",
+            f"{me['ok_rps']:.0f} req/s; ready {ready['rps']:.0f} req/s", me["ok_rps"] >= 0.5 * ready["rps"],
+            f"{me['ok_rps'] / ready['rps']:.1%}")
     for phase in results["phases"]:
         name = phase["name"]
         if "@" not in name:
@@ -1000,13 +1014,14 @@ def check_smoke(results: dict) -> None:
             status = expected.get(load["endpoint"])
             if status and load["statuses"].get(status, 0) == 0:
                 raise RuntimeError(f"smoke: {phase['name']} {load['endpoint']} got no {status}: {load['statuses']}")
-            if load["endpoint"] in ("health", "refresh", "me") and load["non_2xx"]:
+            if load["endpoint"] in ("health", "ready", "refresh", "me") and load["non_2xx"]:
                 raise RuntimeError(f"smoke: {load['endpoint']} answered {load['non_2xx']} errors")
     names = {phase["name"] for phase in results["phases"]}
-    missing = {"refresh-16", "me-32"} - names
+    missing = {"refresh-16", "me-32", "ready-32", "health-32"} - names
     if missing or not any("@" in name for name in names):
         raise RuntimeError(f"smoke: phases missing: {sorted(missing) or 'the scale steps'}")
-    if not results["targets"] or "pgbench" not in results["limits"] or "pgbench_rotation" not in results["limits"]:
+    limits = ("pgbench", "pgbench_rotation", "pgbench_rotation_statement", "pgbench_verify_statement")
+    if not results["targets"] or any(name not in results["limits"] for name in limits):
         raise RuntimeError("smoke: no targets or limits in the report")
     log("smoke: every phase ran and was answered as expected")
 
