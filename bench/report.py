@@ -119,7 +119,7 @@ def markdown(results: dict, chart_name: str) -> str:
             lines.append(f"- {phase['name']}: {counters}")
     lines += [
         "",
-        "## Targets (issue 7)",
+        "## Targets (issues 7 and 17)",
         "",
         "| target | measured | ratio | met |",
         "|---|---|---|---|",
