@@ -33,7 +33,7 @@ def markdown(results: dict, chart_name: str) -> str:
         "and compete for them, so every number below is lower than what the server does on its own hardware. "
         "The CPU columns show who used the cores.",
         "",
-        f"Mode `{settings['mode']}`: release build, PostgreSQL on loopback "
+        f"Mode `{settings['mode']}`: {'debug' if settings['mode'] == 'smoke' else 'release'} build, PostgreSQL on loopback "
         f"({', '.join(f'{k}={v}' for k, v in settings['postgres'].items())}), bcrypt cost {settings['bcrypt_cost']}, "
         f"database pool {settings['database_pool']}, HASH_QUEUE_BUDGET_MS {settings['hash_queue_budget_ms']}, "
         f"{fmt(settings['phase_seconds'], 0)} s per phase, wrk with one thread, closed loop, "
