@@ -40,7 +40,8 @@ RUN swift build -c release --static-swift-stdlib --product registration-server \
 # information are another 100 MB) and its resource bundle, the libraries ldd names (at the
 # paths it names), libxcrypt's libcrypt.so.1 (opened at start-up for the fastest bcrypt; without
 # it the built-in one is used), CA certificates (plus any in deploy/ca-certificates) and a passwd entry
-# for the user 10001.
+# for the user 10001. awk reads ldconfig's whole output: stopping at the first match can kill
+# ldconfig with SIGPIPE, which pipefail turns into a failed build (seen once).
 # No /usr/share/zoneinfo: the service works in UTC only (log timestamps, email Date headers,
 # AWS signatures, HTTP dates), and ICU's data inside the binary carries the zone rules anyway.
 RUN bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
@@ -49,7 +50,7 @@ RUN bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
     && cp -R "$bin/registration-service_App.resources" /rootfs/app/ \
     && ldd /rootfs/app/registration-server | grep '^[[:space:]]' | grep -o '/[^ ]*' \
         | xargs -I{} cp --parents -L {} /rootfs \
-    && crypt="$(ldconfig -p | awk '$1 == "libcrypt.so.1" && /x86-64|AArch64/ { print $NF; exit }')" \
+    && crypt="$(ldconfig -p | awk '$1 == "libcrypt.so.1" && /x86-64|AArch64/ && !found { print $NF; found = 1 }')" \
     && if [ -n "$crypt" ]; then cp --parents -L "$crypt" /rootfs; fi \
     && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
     && find deploy/ca-certificates -name '*.pem' -exec cat {} + >> /rootfs/etc/ssl/certs/ca-certificates.crt \
