@@ -19,7 +19,7 @@ struct RefreshRotationTests {
                 let presented = try #require(OpaqueToken(parsing: token)).hash
                 let store = env.database.accounts
                 func rotation(
-                    now: Date = Date(), maxAge: Duration = .seconds(3600), limit: (Int, Date)? = nil
+                    now: Date = Date(), maxAge: Duration = .seconds(3600), limit: (Int, Duration)? = nil
                 ) -> RefreshRotation {
                     RefreshRotation(
                         presentedHash: presented, successorHash: OpaqueToken.generate().hash, now: now,
@@ -34,7 +34,7 @@ struct RefreshRotationTests {
 
                 // The family's one token is at the limit of zero more.
                 #expect(
-                    try await store.rotateRefreshTokenAtOnce(rotation(limit: (0, Date(timeIntervalSinceNow: -60))))
+                    try await store.rotateRefreshTokenAtOnce(rotation(limit: (0, .seconds(60))))
                         == nil)
                 // The family's maximum age has passed.
                 #expect(try await store.rotateRefreshTokenAtOnce(rotation(maxAge: .zero)) == nil)
@@ -60,7 +60,7 @@ struct RefreshRotationTests {
 
                 // Everything holds: rotated, with the successor capped at the family's end.
                 let rotated = try #require(
-                    try await store.rotateRefreshTokenAtOnce(rotation(limit: (2, Date.distantPast))))
+                    try await store.rotateRefreshTokenAtOnce(rotation(limit: (2, .seconds(86_400 * 365)))))
                 #expect(rotated.account.email == Self.email)
                 #expect(
                     try await env.count("SELECT count(*) FROM refresh_tokens WHERE family_id = '\(rotated.session)'")

@@ -277,7 +277,7 @@ public struct SessionService: Sendable {
         let rotation = RefreshRotation(
             presentedHash: presented.hash, successorHash: successor.hash, now: now,
             successorExpiry: now.addingTimeInterval(refreshTokenTTL.timeInterval), familyMaxAge: refreshTokenMaxAge,
-            familyLimit: familyRefreshLimit.map { ($0.limit, now.addingTimeInterval(-$0.window.timeInterval)) })
+            familyLimit: familyRefreshLimit)
         // The usual case at once where the store can; the steps otherwise, and to find out why not.
         let outcome: RefreshOutcome
         if let rotated = try await store.rotateRefreshTokenAtOnce(rotation) {
@@ -318,11 +318,10 @@ public struct SessionService: Sendable {
                     AuditEvent(.refreshReuse, account: record.accountID, actor: .system, at: now))
                 return .reused(accountID: record.accountID)
             }
-            if let (limit, since) = rotation.familyLimit,
+            if let (limit, window) = rotation.familyLimit, let since = rotation.familyLimitSince,
                 try await transaction.countRefreshTokens(familyID: record.familyID, since: since) > limit
             {
-                let window = familyRefreshLimit?.window.timeInterval ?? 0
-                return .limited(retryAfter: max(1, Int(window / Double(limit))))
+                return .limited(retryAfter: max(1, Int(window.timeInterval / Double(limit))))
             }
             let endOfFamily = rotation.endOfFamily(record.familyCreatedAt)
             guard record.expiresAt > now, endOfFamily > now,

@@ -12,8 +12,13 @@ public struct RefreshRotation: Sendable {
     /// whichever comes first.
     public var successorExpiry: Date
     public var familyMaxAge: Duration
-    /// At most `limit` tokens of the family created since `since`; nil: no limit.
-    public var familyLimit: (limit: Int, since: Date)?
+    /// At most `limit` tokens of the family created within any `window` (rolling); nil: no limit.
+    public var familyLimit: (limit: Int, window: Duration)?
+
+    /// Where the limit's window starts for this rotation.
+    public var familyLimitSince: Date? {
+        familyLimit.map { now.addingTimeInterval(-$0.window.timeInterval) }
+    }
 
     /// When a family that began at `familyCreatedAt` ends.
     public func endOfFamily(_ familyCreatedAt: Date) -> Date {

@@ -44,7 +44,7 @@ struct PostgresAccountStore: AccountStore {
         try binds.append(rotation.successorHash)
         binds.append(rotation.successorExpiry)
         binds.append(rotation.familyMaxAge.timeInterval)
-        binds.append(rotation.familyLimit?.since ?? rotation.now)
+        binds.append(rotation.familyLimitSince ?? rotation.now)
         binds.append(rotation.familyLimit.map { Int64($0.limit) } ?? -1)
         return try await calls.run { [binds] in
             guard let row = try await client.run(HotSQL.RotateRefreshToken.self, binds, logger: logger).first else {
