@@ -44,6 +44,7 @@ public func buildApplication(
     options: BuildOptions = BuildOptions()
 ) async throws -> some ApplicationProtocol {
     let metrics = options.metrics ?? ServiceMetrics()
+    let tracing = try TracingBackend.make(configuration.tracing, logger: logger)
     let database = try await openDatabase(configuration.database, logger: logger, metrics: metrics)
     let gate = StartupGate()
     let signal = OutboxSignal()
@@ -74,6 +75,9 @@ public func buildApplication(
     router.middlewares.add(SecurityHeadersMiddleware(sendsHSTS: configuration.http.servesHTTPS))
     router.middlewares.add(DrainMiddleware(drain: options.drain))
     router.middlewares.add(RequestIDMiddleware())
+    if configuration.tracing.enabled {
+        router.middlewares.add(ServerSpanMiddleware(tracer: tracing.tracer))
+    }
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: configuration.http.corsAllowedOrigins))
     router.middlewares.add(
@@ -140,6 +144,8 @@ public func buildApplication(
     router.addRoutes(try OpenAPIController().endpoints)
 
     var services: [any Service] = []
+    // First in, last out: the exporter outlives every service that makes spans.
+    if let service = tracing.service { services.append(service) }
     if let service = database.service { services.append(service) }
     if options.servesMetrics {
         services.append(
@@ -176,7 +182,8 @@ public func buildApplication(
                 gate: gate,
                 logger: logger,
                 metrics: metrics,
-                health: emailHealth
+                health: emailHealth,
+                tracer: tracing.tracer
             )
         )
     }

@@ -25,7 +25,12 @@ func loadConfiguration() -> AppConfiguration {
 
 /// Logging may be bootstrapped once per process: here, never in the library.
 func bootstrapLogging(level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    LoggingSystem.bootstrap(
+        { label, provider in
+            var handler = JSONLogHandler(label: label, level: level)
+            handler.metadataProvider = provider
+            return handler
+        }, metadataProvider: TracingBackend.logMetadata)
     var logger = Logger(label: "registration-server")
     logger.logLevel = level
     return logger

@@ -31,6 +31,8 @@ public struct AppConfiguration: Sendable {
     public var auth: AuthSettings
     public var accounts: AccountSettings
     public var housekeeping = HousekeepingSettings()
+    /// OpenTelemetry tracing (`OTEL_*`); off unless an OTLP endpoint is set.
+    public var tracing = TracingSettings()
     public var http: HTTPSettings
     public var rateLimits: RateLimitSettings
     /// Verification links open a confirmation page; a POST from it activates (see SECURITY.md).
@@ -248,6 +250,7 @@ public struct AppConfiguration: Sendable {
                     "SHUTDOWN_GRACE_SECONDS", default: appEnvironment == .production ? 10 : 0, range: 0...300))
         )
         housekeeping = try HousekeepingSettings.read(env)
+        tracing = try TracingSettings(reading: env)
         metricsHost = env.string("METRICS_HOST", default: "127.0.0.1")
         metricsPort = try env.integer("METRICS_PORT", default: 9464, range: 1...65535)
         guard metricsPort != port else {

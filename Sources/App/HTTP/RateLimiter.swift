@@ -15,10 +15,30 @@ public struct RateLimiter: Sendable {
     }
 
     /// Counts one request and refuses it when the bucket is over `limit` in this window.
+    ///
+    /// Traced as `ratelimit.check` with the rule (the bucket's action, never whom it counts:
+    /// an address's digest or a client network), the limit, the count and the outcome.
     func consume(_ bucket: String, limit: Int, now: Date = Date()) async throws {
         let start = windowStart(now)
-        let hits = try await store.hit(bucket: bucket, windowStart: start)
+        let hits = try await Spans.run("ratelimit.check") { span in
+            let hits = try await store.hit(bucket: bucket, windowStart: start)
+            if let span {
+                span.attributes["ratelimit.rule"] = Self.rule(bucket)
+                span.attributes["ratelimit.limit"] = limit
+                span.attributes["ratelimit.hits"] = hits
+                span.attributes["ratelimit.exceeded"] = hits > limit
+            }
+            return hits
+        }
         if hits > limit { throw RateLimitExceeded(retryAfter: retryAfter(start, now)) }
+    }
+
+    /// A bucket's action without whom it counts: `register:ip`, `register:email`,
+    /// `login-failure`, `email-request:address`.
+    static func rule(_ bucket: String) -> String {
+        let parts = bucket.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count > 1, ["ip", "email", "address"].contains(parts[1]) else { return String(parts[0]) }
+        return "\(parts[0]):\(parts[1])"
     }
 
     /// The login throttle, counted before the password is checked, so a limit of N admits at

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import Tracing
 
 /// Delivers queued emails: claims due outbox rows, sends them through the transport with up
 /// to `concurrency` in flight, marks them sent, and retries failures with exponential backoff
@@ -25,6 +26,8 @@ public struct OutboxWorker: Service {
     let logger: Logger
     let metrics: ServiceMetrics
     let health: EmailDeliveryHealth
+    /// Each delivery attempt is a span linked to the request that queued the email.
+    let tracer: any Tracer
 
     public init(
         store: any OutboxStore,
@@ -37,7 +40,8 @@ public struct OutboxWorker: Service {
         gate: StartupGate,
         logger: Logger,
         metrics: ServiceMetrics = ServiceMetrics(),
-        health: EmailDeliveryHealth = EmailDeliveryHealth()
+        health: EmailDeliveryHealth = EmailDeliveryHealth(),
+        tracer: any Tracer = NoOpTracer()
     ) {
         self.store = store
         self.transport = transport
@@ -50,6 +54,7 @@ public struct OutboxWorker: Service {
         self.logger = logger
         self.metrics = metrics
         self.health = health
+        self.tracer = tracer
     }
 
     public func run() async throws {
@@ -174,9 +179,25 @@ public struct OutboxWorker: Service {
         }
     }
 
+    /// One attempt at one email, as a span of its own (a new trace: the worker is not part of
+    /// the request) linked to the request that queued it.
+    private func deliver(_ item: ClaimedEmail) async {
+        let email = item.email
+        await tracer.withSpan("email.deliver", context: .topLevel, ofKind: .consumer) { span in
+            if let traceParent = email.traceParent {
+                span.addLink(SpanLink(context: TraceParent.context(traceParent, tracer: tracer), attributes: [:]))
+            }
+            span.attributes["email.id"] = email.id.lowercased
+            span.attributes["email.kind"] = email.kind
+            span.attributes["email.transport"] = transport.name
+            span.attributes["email.attempt"] = item.attempt
+            await Spans.$tracer.withValue(span.isRecording ? tracer : nil) { await attempt(item) }
+        }
+    }
+
     /// One attempt at one email. Never throws: a database error while recording the outcome
     /// is logged, and the claim's lease brings the email back.
-    private func deliver(_ item: ClaimedEmail) async {
+    private func attempt(_ item: ClaimedEmail) async {
         let email = item.email
         var logger = self.logger
         if let requestID = email.requestID { logger[metadataKey: "request_id"] = "\(requestID)" }

@@ -77,24 +77,38 @@ public struct PasswordHasher: Sendable {
     }
 
     /// Runs one bcrypt operation on the pool, if admitted, and records how long it took there.
-    private func timed<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async throws -> Result {
-        try admission?.admit()
-        let metrics = self.metrics
-        let admission = self.admission
-        do {
-            return try await threadPool.runIfActive {
-                Self.lowerThreadPriority()
-                let start = admission?.started() ?? ContinuousClock.now
-                let result = work()
-                let elapsed = ContinuousClock.now - start
-                metrics?.passwordHash(elapsed)
-                admission?.finished(startedAt: start, after: elapsed)
+    ///
+    /// Traced as `spanName` with the cost and how long the hash waited for a thread
+    /// (`password.queue_wait_ms`) and ran on it (`password.hash_ms`).
+    private func timed<Result: Sendable>(
+        _ spanName: String, _ work: @escaping @Sendable () -> Result
+    ) async throws -> Result {
+        try await Spans.run(spanName) { span in
+            span?.attributes["password.bcrypt.cost"] = cost
+            try admission?.admit()
+            let metrics = self.metrics
+            let admission = self.admission
+            let queued = ContinuousClock.now
+            do {
+                let (result, start, elapsed) = try await threadPool.runIfActive {
+                    Self.lowerThreadPriority()
+                    let start = admission?.started() ?? ContinuousClock.now
+                    let result = work()
+                    let elapsed = ContinuousClock.now - start
+                    metrics?.passwordHash(elapsed)
+                    admission?.finished(startedAt: start, after: elapsed)
+                    return (result, start, elapsed)
+                }
+                if let span {
+                    span.attributes["password.queue_wait_ms"] = (start - queued).timeInterval * 1000
+                    span.attributes["password.hash_ms"] = elapsed.timeInterval * 1000
+                }
                 return result
+            } catch {
+                // Not run (cancelled, or the pool is shutting down): give the place back.
+                admission?.abandoned()
+                throw error
             }
-        } catch {
-            // Not run (cancelled, or the pool is shutting down): give the place back.
-            admission?.abandoned()
-            throw error
         }
     }
 
@@ -118,7 +132,7 @@ public struct PasswordHasher: Sendable {
     public func hash(_ password: String) async throws -> String {
         let input = Self.prehash(password)
         let (cost, implementation) = (self.cost, self.implementation)
-        let digest = try await timed { implementation.hash(input, cost: cost) }
+        let digest = try await timed("password.hash") { implementation.hash(input, cost: cost) }
         return Self.schemePrefix + digest
     }
 
@@ -128,7 +142,7 @@ public struct PasswordHasher: Sendable {
         let digest = String(storedHash.dropFirst(Self.schemePrefix.count))
         let input = Self.prehash(password)
         let implementation = self.implementation
-        return try await timed { implementation.verify(input, hash: digest) }
+        return try await timed("password.verify") { implementation.verify(input, hash: digest) }
     }
 
     /// Whether a stored hash was made with another cost (or scheme) than the configured one.

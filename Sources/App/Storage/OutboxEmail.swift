@@ -12,6 +12,8 @@ public struct OutboxEmail: Sendable {
     public let createdAt: Date
     /// The request that caused it, so the `email.sent` log line can be correlated.
     public let requestID: String?
+    /// The W3C `traceparent` of the (sampled) request that queued it: the delivery's span links to it.
+    public let traceParent: String?
 
     public init(
         id: UUID,
@@ -21,7 +23,8 @@ public struct OutboxEmail: Sendable {
         textBody: String,
         htmlBody: String,
         createdAt: Date,
-        requestID: String?
+        requestID: String?,
+        traceParent: String? = TraceParent.current
     ) {
         self.id = id
         self.kind = kind
@@ -31,10 +34,21 @@ public struct OutboxEmail: Sendable {
         self.htmlBody = htmlBody
         self.createdAt = createdAt
         self.requestID = requestID
+        self.traceParent = traceParent
     }
 }
 
 extension OutboxEmail {
+    /// Runs `insert` (the statement that writes this email) as the span `outbox.enqueue`, with
+    /// the email's id and kind (never its address or content).
+    func enqueued(_ insert: () async throws -> Void) async throws {
+        try await Spans.run("outbox.enqueue") { span in
+            span?.attributes["email.id"] = id.lowercased
+            span?.attributes["email.kind"] = kind
+            try await insert()
+        }
+    }
+
     /// A new outbox email rendered from `content`, due at once.
     public init(_ content: EmailContent, to recipient: String, at date: Date, requestID: String?) {
         self.init(

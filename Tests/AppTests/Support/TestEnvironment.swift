@@ -42,7 +42,12 @@ struct TestEnvironment {
     ) async throws -> Result {
         try await backend.withFreshDatabase { settings in
             let logs = CapturingLogSink()
-            let logger = Logger(label: "test") { label in JSONLogHandler(label: label, level: .trace, sink: logs) }
+            // As the executable's: every line written inside a span carries its ids.
+            let logger = Logger(label: "test") { label in
+                var handler = JSONLogHandler(label: label, level: .trace, sink: logs)
+                handler.metadataProvider = TracingBackend.logMetadata
+                return handler
+            }
             var configuration = AppConfiguration(
                 database: settings,
                 publicBaseURL: "https://accounts.example.test",
@@ -86,9 +91,10 @@ struct TestEnvironment {
     /// Runs the application (migrations included) and hands `body` a client for it.
     func withApp<Result>(
         _ setup: TestingSetup = .router,
+        runsOutboxWorker: Bool = false,
         _ body: @Sendable (any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
-        try await makeApplication().test(setup, body)
+        try await makeApplication(runsOutboxWorker: runsOutboxWorker).test(setup, body)
     }
 
     func makeWorker(settings: OutboxSettings? = nil) -> OutboxWorker {

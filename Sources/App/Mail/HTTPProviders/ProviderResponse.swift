@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// What an email provider's HTTP API answered, read with bounds.
 struct ProviderResponse: Sendable {
@@ -11,7 +12,39 @@ struct ProviderResponse: Sendable {
 
     /// Sends `request` on `client`, reading at most 64 KiB of the answer, within `timeout`.
     /// Connection failures and timeouts are transient failures.
+    ///
+    /// Traced as an HTTP client span (method, server, the URL without its query, status code);
+    /// neither headers (the credentials) nor bodies (the message) are recorded.
     static func fetch(
+        _ request: HTTPClientRequest, on client: HTTPClient, timeout: Duration, provider: String
+    ) async throws -> ProviderResponse {
+        try await Spans.run(request.method.rawValue, kind: .client) { span in
+            if let span, var url = URLComponents(string: request.url) {
+                url.query = nil
+                url.fragment = nil
+                url.user = nil
+                url.password = nil
+                span.attributes["http.request.method"] = request.method.rawValue
+                span.attributes["server.address"] = url.host
+                if let port = url.port ?? (url.scheme == "https" ? 443 : url.scheme == "http" ? 80 : nil) {
+                    span.attributes["server.port"] = port
+                }
+                span.attributes["url.full"] = url.string
+                span.attributes["email.provider"] = provider
+            }
+            let response = try await fetchUntraced(request, on: client, timeout: timeout, provider: provider)
+            if let span {
+                span.attributes["http.response.status_code"] = response.status
+                if response.status >= 400 {
+                    span.attributes["error.type"] = "\(response.status)"
+                    span.setStatus(SpanStatus(code: .error))
+                }
+            }
+            return response
+        }
+    }
+
+    private static func fetchUntraced(
         _ request: HTTPClientRequest, on client: HTTPClient, timeout: Duration, provider: String
     ) async throws -> ProviderResponse {
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
+import Tracing
 
 /// Sends through an SMTP relay (RFC 5321) over swift-nio: STARTTLS or implicit TLS with the
 /// certificate and host name verified (TLS 1.2+), AUTH PLAIN or LOGIN, sessions kept open
@@ -25,11 +26,25 @@ public final class SMTPTransport: EmailTransport {
         pool = SMTPConnectionPool(settings: settings, tls: tls, timeout: timeout, maxConnections: maxConnections)
     }
 
+    /// Traced as `smtp.send` (a client span: the relay's address and port, whether a kept
+    /// session was reused, how many sessions it took); no address or content of the message.
     public func send(_ message: EmailMessage) async throws {
+        try await Spans.run("smtp.send", kind: .client) { span in
+            span?.attributes["server.address"] = settings.host
+            span?.attributes["server.port"] = settings.port
+            try await send(message, span: span)
+        }
+    }
+
+    private func send(_ message: EmailMessage, span: (any Span)?) async throws {
         let recipient = try message.validatedRecipient()
         let data = try MIMEMessage.render(message)
+        var sessions = 0
         while true {
             let (connection, reused) = try await lease()
+            sessions += 1
+            span?.attributes["smtp.session.reused"] = reused
+            span?.attributes["smtp.sessions"] = sessions
             var dataStarted = false
             do {
                 try await connection.deliver(

@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// `AccountStore` on a PostgreSQL connection pool.
 struct PostgresAccountStore: AccountStore {
-    let client: PostgresClient
+    let client: Traced<PostgresClient>
     let logger: Logger
     let calls: PostgresCalls
 

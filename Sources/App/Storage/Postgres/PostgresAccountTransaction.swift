@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// `AccountTransaction` on a PostgreSQL connection that is inside `BEGIN … COMMIT`.
 struct PostgresAccountTransaction: AccountTransaction {
-    let connection: PostgresConnection
+    let connection: Traced<PostgresConnection>
     let logger: Logger
 
     func claimAddress(_ account: NewAccount) async throws -> AccountClaim {
@@ -40,14 +40,17 @@ struct PostgresAccountTransaction: AccountTransaction {
     }
 
     func enqueueEmail(_ email: OutboxEmail) async throws {
-        try await connection.query(
-            """
-            INSERT INTO email_outbox (id, kind, recipient, subject, text_body, html_body, next_attempt_at, request_id, created_at)
-            VALUES (\(email.id), \(email.kind), \(email.recipient), \(email.subject), \(email.textBody), \(email.htmlBody),
-                    \(email.createdAt), \(email.requestID), \(email.createdAt))
-            """,
-            logger: logger
-        )
+        try await email.enqueued {
+            try await connection.query(
+                """
+                INSERT INTO email_outbox
+                    (id, kind, recipient, subject, text_body, html_body, next_attempt_at, request_id, created_at, trace_parent)
+                VALUES (\(email.id), \(email.kind), \(email.recipient), \(email.subject), \(email.textBody),
+                        \(email.htmlBody), \(email.createdAt), \(email.requestID), \(email.createdAt), \(email.traceParent))
+                """,
+                logger: logger
+            )
+        }
     }
 
     func lockVerificationToken(hash: Data) async throws -> VerificationTokenRecord? {

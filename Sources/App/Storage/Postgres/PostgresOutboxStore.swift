@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// `OutboxStore` on PostgreSQL; `FOR UPDATE SKIP LOCKED` lets any number of workers share it.
 struct PostgresOutboxStore: OutboxStore {
-    let client: PostgresClient
+    let client: Traced<PostgresClient>
     let logger: Logger
     let calls: PostgresCalls
 
@@ -22,12 +22,14 @@ struct PostgresOutboxStore: OutboxStore {
                     FOR UPDATE SKIP LOCKED
                 )
                 RETURNING id, kind, recipient, subject, coalesce(text_body, ''), coalesce(html_body, ''),
-                          created_at, request_id, attempts
+                          created_at, request_id, attempts, trace_parent
                 """,
                 logger: logger
             )
             var claimed: [ClaimedEmail] = []
-            for try await row in rows.decode((UUID, String, String, String, String, String, Date, String?, Int).self) {
+            for try await row in rows.decode(
+                (UUID, String, String, String, String, String, Date, String?, Int, String?).self)
+            {
                 let email = OutboxEmail(
                     id: row.0,
                     kind: row.1,
@@ -36,7 +38,8 @@ struct PostgresOutboxStore: OutboxStore {
                     textBody: row.4,
                     htmlBody: row.5,
                     createdAt: row.6,
-                    requestID: row.7
+                    requestID: row.7,
+                    traceParent: row.9
                 )
                 claimed.append(ClaimedEmail(email: email, attempt: row.8))
             }

@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// `RateLimitStore` on PostgreSQL: one upsert per hit, atomic across instances.
 struct PostgresRateLimitStore: RateLimitStore {
-    let client: PostgresClient
+    let client: Traced<PostgresClient>
     let logger: Logger
     let calls: PostgresCalls
 

@@ -58,9 +58,9 @@ public struct PostgresStorage: Database {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         let calls = PostgresCalls(usage: ConnectionUsage(metrics: metrics), timeout: settings.timeout)
-        self.accounts = PostgresAccountStore(client: client, logger: logger, calls: calls)
-        self.outbox = PostgresOutboxStore(client: client, logger: logger, calls: calls)
-        self.rateLimits = PostgresRateLimitStore(client: client, logger: logger, calls: calls)
+        self.accounts = PostgresAccountStore(client: Traced(client), logger: logger, calls: calls)
+        self.outbox = PostgresOutboxStore(client: Traced(client), logger: logger, calls: calls)
+        self.rateLimits = PostgresRateLimitStore(client: Traced(client), logger: logger, calls: calls)
         self.migrator = PostgresMigrator(client: client, migrations: PostgresMigrations.all)
         self.logger = logger
     }

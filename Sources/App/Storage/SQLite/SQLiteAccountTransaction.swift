@@ -6,7 +6,7 @@ import SQLiteNIO
 /// The write lock taken by `BEGIN IMMEDIATE` serialises whole transactions, which is what
 /// `FOR UPDATE` row locks achieve on PostgreSQL.
 struct SQLiteAccountTransaction: AccountTransaction {
-    let connection: SQLiteConnection
+    let connection: Traced<SQLiteConnection>
 
     func claimAddress(_ account: NewAccount) async throws -> AccountClaim {
         let rows = try await connection.query(
@@ -43,17 +43,20 @@ struct SQLiteAccountTransaction: AccountTransaction {
     }
 
     func enqueueEmail(_ email: OutboxEmail) async throws {
-        _ = try await connection.query(
-            """
-            INSERT INTO email_outbox (id, kind, recipient, subject, text_body, html_body, next_attempt_at, request_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                SQLiteData(email.id), .text(email.kind), .text(email.recipient), .text(email.subject),
-                .text(email.textBody), .text(email.htmlBody), SQLiteData(email.createdAt), SQLiteData(email.requestID),
-                SQLiteData(email.createdAt),
-            ]
-        )
+        try await email.enqueued {
+            try await connection.query(
+                """
+                INSERT INTO email_outbox
+                    (id, kind, recipient, subject, text_body, html_body, next_attempt_at, request_id, created_at, trace_parent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    SQLiteData(email.id), .text(email.kind), .text(email.recipient), .text(email.subject),
+                    .text(email.textBody), .text(email.htmlBody), SQLiteData(email.createdAt),
+                    SQLiteData(email.requestID), SQLiteData(email.createdAt), SQLiteData(email.traceParent),
+                ]
+            )
+        }
     }
 
     func lockVerificationToken(hash: Data) async throws -> VerificationTokenRecord? {

@@ -240,5 +240,14 @@ enum SQLiteMigrations {
                 "CREATE INDEX email_change_tokens_expires_at_idx ON email_change_tokens (expires_at)",
             ]
         ),
+        Migration(
+            version: 9,
+            name: "tracing",
+            statements: [
+                // The W3C traceparent of the request that queued the email (sampled requests
+                // only), so the delivery's span can link to it.
+                "ALTER TABLE email_outbox ADD COLUMN trace_parent TEXT"
+            ]
+        ),
     ]
 }

@@ -20,7 +20,8 @@ struct SQLiteOutboxStore: OutboxStore {
                     LIMIT ?
                 )
                 RETURNING id, kind, recipient, subject, coalesce(text_body, '') AS text_body,
-                          coalesce(html_body, '') AS html_body, created_at, request_id, attempts
+                          coalesce(html_body, '') AS html_body, created_at, request_id, attempts,
+                          trace_parent
                 """,
                 [SQLiteData(leaseUntil), SQLiteData(claimToken), SQLiteData(now), .integer(limit)]
             )
@@ -35,7 +36,8 @@ struct SQLiteOutboxStore: OutboxStore {
                     textBody: try row.string("text_body"),
                     htmlBody: try row.string("html_body"),
                     createdAt: try row.date("created_at"),
-                    requestID: row.column("request_id")?.string
+                    requestID: row.column("request_id")?.string,
+                    traceParent: row.column("trace_parent")?.string
                 ),
                 attempt: try row.int("attempts")
             )

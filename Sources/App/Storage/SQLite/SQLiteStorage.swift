@@ -83,21 +83,25 @@ public final class SQLiteStorage: Database {
     }
 
     /// Runs statements outside a transaction, with the connection to itself.
-    func withConnection<Result>(_ body: (SQLiteConnection) async throws -> Result) async throws -> Result {
-        try await lock.withLock { try await body(connection) }
+    func withConnection<Result>(_ body: (Traced<SQLiteConnection>) async throws -> Result) async throws -> Result {
+        try await lock.withLock { try await body(Traced(connection)) }
     }
 
     /// Runs `body` in a write transaction: committed when it returns, rolled back when it throws.
-    func withTransaction<Result>(_ body: (SQLiteConnection) async throws -> Result) async throws -> Result {
-        try await lock.withLock {
-            _ = try await connection.query("BEGIN IMMEDIATE")
-            do {
-                let result = try await body(connection)
-                _ = try await connection.query("COMMIT")
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK")
-                throw error
+    /// Its span includes the wait for the connection (one writer at a time).
+    func withTransaction<Result>(_ body: (Traced<SQLiteConnection>) async throws -> Result) async throws -> Result {
+        try await DatabaseSpans.transaction(.sqlite) {
+            try await lock.withLock {
+                let connection = Traced(connection)
+                try await connection.query("BEGIN IMMEDIATE")
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT")
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK")
+                    throw error
+                }
             }
         }
     }
