@@ -422,6 +422,30 @@ class Bench:
             raise RuntimeError(f"expected {target} links, found {len(tokens)}")
         return tokens
 
+    def seed_tokens_by_sql(self, count: int) -> list[str]:
+        """Pending accounts with verification links made by SQL, in the shape registration writes
+        (a canonical 43-character base64url token; SHA-256 of its text stored): seconds for
+        hundreds of thousands, where the registration flow makes about 400 a second."""
+        log(f"seeding {count:,} pending accounts with verification links by SQL")
+        token = "rtrim(translate(encode(sha256(convert_to('tracing-' || i, 'UTF8')), 'base64'), '+/', '-_'), '=')"
+        self.psql(
+            "INSERT INTO users (id, email, email_normalized, status, created_at, updated_at)"
+            " SELECT gen_random_uuid(), 'tracing-' || i || '@bench.example', 'tracing-' || i || '@bench.example',"
+            f" 'pending', now(), now() FROM generate_series(1, {count}) AS i;"
+            "INSERT INTO verification_tokens (token_hash, user_id, password_hash, created_at, expires_at)"
+            f" SELECT sha256(convert_to({token}, 'UTF8')), u.id, 'bcrypt-sha256$bench', now(),"
+            " now() + interval '1 day'"
+            f" FROM generate_series(1, {count}) AS i"
+            " JOIN users u ON u.email_normalized = 'tracing-' || i || '@bench.example';"
+        )
+        self.psql("VACUUM ANALYZE users")
+        self.psql("VACUUM ANALYZE verification_tokens")
+        self.settle()
+        tokens = self.psql(f"SELECT {token} FROM generate_series(1, {count}) AS i ORDER BY i").split("\n")
+        if len(tokens) != count or any(len(t) != 43 for t in tokens):
+            raise RuntimeError("tokens made by SQL are not 43-character base64url strings")
+        return tokens
+
     def seed_more_tokens(self, count: int) -> list[str]:
         """More verification links made the same way as the first ones, while the server runs."""
         # The server under test stops meanwhile: its outbox worker would take some of the seeder's
@@ -440,6 +464,71 @@ class Bench:
         self.memory.pid = self.server.process.pid
         self.server.wait_ready()
         return tokens
+
+    def collector_counts(self) -> tuple[int, int]:
+        """Export requests and spans the OTLP receiver has had so far."""
+        port = json.loads(Path(self.args.otlp_collector).read_text())["port"]
+        status, body = http_get(port, "/spans")
+        if status != 200:
+            raise RuntimeError(f"the OTLP receiver answered {status}")
+        counts = json.loads(body)
+        return counts["requests"], counts["received"]
+
+    def measure_tracing(self, verify_load) -> None:
+        """Verification with tracing off, at 10% and at 100% sampling (parent-based ratio),
+        exporting over OTLP/HTTP to a receiver on this machine that decodes and counts the spans.
+        Three rounds, the three settings interleaved in each and their order rotated from round to
+        round, so a drift of the machine touches all three alike; each phase on fresh links and a
+        freshly started server."""
+        settings = [("off", None), ("10%", "0.1"), ("100%", "1.0")]
+        rounds = 3
+        count = self.args.tracing_tokens
+        self.memory.pid = None
+        tokens = self.seed_tokens_by_sql(count * rounds * len(settings))
+        collector = json.loads(Path(self.args.otlp_collector).read_text())["port"]
+        port = free_port()
+        output = self.out / "server-tracing.log"
+        output.unlink(missing_ok=True)
+        index = 0
+        for round_number in range(1, rounds + 1):
+            shift = round_number - 1
+            for label, ratio in settings[shift:] + settings[:shift]:
+                file = f"tokens-tracing-{index}.txt"
+                (self.out / file).write_text("\n".join(tokens[index * count:(index + 1) * count]) + "\n")
+                index += 1
+                env = self.environment(port, self.args.cost)
+                if ratio is not None:
+                    env.update({
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector}",
+                        "OTEL_SERVICE_NAME": "registration-bench",
+                        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                        "OTEL_TRACES_SAMPLER_ARG": ratio,
+                    })
+                # Each phase starts from the same state: the previous one's dead rows vacuumed and
+                # its writes checkpointed (without this, throughput fell through the run by up to
+                # 30% whatever the setting, and the order of the phases decided the comparison).
+                self.psql("VACUUM ANALYZE users")
+                self.psql("VACUUM ANALYZE verification_tokens")
+                self.psql("VACUUM ANALYZE audit_events")
+                self.settle()
+                self.server = Server(self.binary, port, env, output)
+                self.memory.pid = self.server.process.pid
+                self.server.wait_ready()
+                before = self.collector_counts()
+                record = self.phase(f"verify-16 tracing {label} #{round_number}", [verify_load(file)],
+                                    self.args.duration, note=f"sampling {label}" if ratio else "tracing off")
+                self.memory.pid = None
+                code = self.server.stop()  # flushes the spans still queued
+                if code != 0:
+                    raise RuntimeError(f"the server exited with {code}; see {output}")
+                after = self.collector_counts()
+                if record is not None:
+                    record["tracing"] = {
+                        "sampling": label,
+                        "export_requests": after[0] - before[0],
+                        "spans_received": after[1] - before[1],
+                    }
+                    log(f"  spans received: {after[1] - before[1]} in {after[0] - before[0]} exports")
 
     def measure_bcrypt(self) -> None:
         result = subprocess.run(
@@ -743,6 +832,15 @@ class Bench:
         )
         if migrate.returncode != 0:
             raise RuntimeError(f"migrate failed: {migrate.stdout}{migrate.stderr}")
+        verify_load = lambda file: {  # noqa: E731
+            "script": "verify.lua", "path": "/v1/verify", "route": "/v1/verify", "label": "verify",
+            "connections": 16, "env": {"BENCH_TOKENS": str(self.out / file)},
+        }
+        if args.mode == "tracing":
+            self.measure_tracing(verify_load)
+            self.memory.running = False
+            self.results["targets"] = tracing_targets(self.results)
+            return
 
         self.measure_bcrypt()
         self.measure_pyca_bcrypt()
@@ -773,10 +871,6 @@ class Bench:
                   "connections": connections, "env": {"BENCH_LABEL": f"{self.label}-r{connections}"}}],
                 d,
             )
-        verify_load = lambda file: {  # noqa: E731
-            "script": "verify.lua", "path": "/v1/verify", "route": "/v1/verify", "label": "verify",
-            "connections": 16, "env": {"BENCH_TOKENS": str(self.out / file)},
-        }
         self.results["accounts_at_baseline"] = int(self.psql("SELECT count(*) FROM users"))
         self.phase("verify-16", [verify_load("tokens-verify.txt")], d,
                    note=f"{self.results['accounts_at_baseline']:,} accounts in the database")
@@ -844,6 +938,8 @@ class Bench:
                     d, note=f"{rows:,} accounts in the database",
                 )
         code = self.server.stop()
+        if not wanted or any(name.startswith("verify-16 tracing") for name in wanted):
+            self.measure_tracing(verify_load)
         self.memory.running = False
         self.measure_bcrypt()
         self.measure_pyca_bcrypt()
@@ -901,6 +997,40 @@ def load_of(phase: dict | None, endpoint: str) -> dict | None:
     if phase is None:
         return None
     return next((l for l in phase["loads"] if l["endpoint"] == endpoint), None)
+
+
+def tracing_summary(results: dict) -> dict:
+    """Per sampling setting: each round's 2xx/s, p95 and server cores, their mean, and the spans."""
+    summary: dict = {}
+    for phase in results["phases"]:
+        tracing = phase.get("tracing")
+        load = load_of(phase, "verify")
+        if not tracing or not load:
+            continue
+        row = summary.setdefault(tracing["sampling"], {"ok_rps": [], "p95_ms": [], "server_cores": [], "spans": 0,
+                                                       "exports": 0})
+        row["ok_rps"].append(load["ok_rps"] or 0.0)
+        row["p95_ms"].append(load["p95_ms"])
+        row["server_cores"].append(phase["cpu"]["server_cores"])
+        row["spans"] += tracing["spans_received"]
+        row["exports"] += tracing["export_requests"]
+    for row in summary.values():
+        row["mean_ok_rps"] = sum(row["ok_rps"]) / len(row["ok_rps"])
+    return summary
+
+
+def tracing_targets(results: dict) -> list[dict]:
+    """Issue 16: verification at 10% sampling keeps at least 95% of its throughput without tracing."""
+    tracing = tracing_summary(results)
+    if "off" not in tracing or "10%" not in tracing or not tracing["off"]["mean_ok_rps"]:
+        return []
+    off, sampled = tracing["off"]["mean_ok_rps"], tracing["10%"]["mean_ok_rps"]
+    return [{
+        "target": "verify with tracing at 10% sampling loses < 5% of its throughput with tracing off",
+        "measured": f"{sampled:,.0f} vs {off:,.0f} req/s (means of {len(tracing['10%']['ok_rps'])} rounds)",
+        "met": sampled > 0.95 * off,
+        "ratio": f"{sampled / off:.1%}",
+    }]
 
 
 def evaluate(results: dict) -> list[dict]:
@@ -1005,6 +1135,7 @@ def evaluate(results: dict) -> list[dict]:
                 f"{results.get('accounts_at_baseline', 0):,}",
                 f"{scaled['ok_rps']:.1f} vs {base['ok_rps']:.1f} req/s", scaled["ok_rps"] >= 0.9 * base["ok_rps"],
                 f"{scaled['ok_rps'] / base['ok_rps']:.1%}")
+    targets += tracing_targets(results)
     add("server resident memory < 100 MB during the whole run", f"peak {results['server_rss_peak_mb']:.1f} MB",
         results["server_rss_peak_mb"] < 100)
     slowest = max(results["startup_ms"])
@@ -1027,6 +1158,13 @@ def check_smoke(results: dict) -> None:
                 raise RuntimeError(f"smoke: {load['endpoint']} answered {load['non_2xx']} errors")
     names = {phase["name"] for phase in results["phases"]}
     missing = {"refresh-16", "me-32", "ready-32", "health-32"} - names
+    for phase in results["phases"]:
+        tracing = phase.get("tracing")
+        if tracing and tracing["sampling"] in ("off", "100%") and (
+            (tracing["sampling"] == "100%") != (tracing["spans_received"] > 0)
+        ):
+            raise RuntimeError(f"smoke: {phase['name']}: {tracing['spans_received']} spans received")
+    missing |= {f"verify-16 tracing {label} #1" for label in ("off", "10%", "100%")} - names
     if missing or not any("@" in name for name in names):
         raise RuntimeError(f"smoke: phases missing: {sorted(missing) or 'the scale steps'}")
     limits = ("pgbench", "pgbench_rotation", "pgbench_rotation_statement", "pgbench_verify_statement")
@@ -1056,6 +1194,10 @@ def main() -> int:
     parser.add_argument("--scale-accounts", default="1000000",
                         help="comma-separated account totals at which verify and login run again ('' for none)")
     parser.add_argument("--scale-tokens", type=int, default=60000, help="fresh verification links per scale step")
+    parser.add_argument("--tracing-tokens", type=int, default=60000,
+                        help="fresh verification links per tracing phase (nine phases)")
+    parser.add_argument("--otlp-collector", required=True,
+                        help="the OTLP receiver's file with its port (scripts/otlp-test-collector.sh)")
     parser.add_argument("--only", default="", help="comma-separated phase names, for experiments (no targets)")
     args = parser.parse_args()
     args.scale_accounts = [int(x) for x in args.scale_accounts.split(",") if x.strip()]

@@ -17,6 +17,8 @@ def write(results: dict, out: Path) -> None:
 
 
 def markdown(results: dict, chart_name: str) -> str:
+    if results["settings"]["mode"] == "tracing":
+        return tracing_markdown(results)
     machine = results["machine"]
     settings = results["settings"]
     limits = results["limits"]
@@ -117,9 +119,10 @@ def markdown(results: dict, chart_name: str) -> str:
         if phase["counters"]:
             counters = ", ".join(f"`{k}` {int(v):,}" for k, v in sorted(phase["counters"].items()))
             lines.append(f"- {phase['name']}: {counters}")
+    lines += tracing_section(results)
     lines += [
         "",
-        "## Targets (issues 7 and 17)",
+        "## Targets (issues 7, 16 and 17)",
         "",
         "| target | measured | ratio | met |",
         "|---|---|---|---|",
@@ -153,6 +156,72 @@ def markdown(results: dict, chart_name: str) -> str:
         lines += ["", findings.read_text().rstrip()]
     lines.append("")
     return "\n".join(lines)
+
+
+def tracing_markdown(results: dict) -> str:
+    """The report of `bench/run --tracing`: only the tracing phases and their target."""
+    machine, settings = results["machine"], results["settings"]
+    lines = [
+        "# Tracing overhead report",
+        "",
+        f"Run on {machine['date']} on `{machine['hostname']}`: {machine['cpu_model']}, {machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; {machine['swift']}; {machine['postgres']}; "
+        f"{machine['wrk']}. Mode `{settings['mode']}`: "
+        "release build, PostgreSQL on loopback "
+        f"({', '.join(f'{k}={v}' for k, v in settings['postgres'].items())}), database pool "
+        f"{settings['database_pool']}, {fmt(settings['phase_seconds'], 0)} s per phase, wrk with one thread.",
+    ]
+    lines += tracing_section(results)
+    lines += ["", "| phase | 2xx/s | p50 ms | p95 ms | p99 ms | CPU server / postgres / wrk | spans received |",
+              "|---|---:|---:|---:|---:|---|---:|"]
+    for phase in results["phases"]:
+        load, cpu = phase["loads"][0], phase["cpu"]
+        lines.append(
+            f"| {phase['name']} | {fmt(load['ok_rps'])} | {fmt(load['p50_ms'], 2)} | {fmt(load['p95_ms'], 2)} | "
+            f"{fmt(load['p99_ms'], 2)} | {cpu['server_cores']:.2f} / {cpu['postgres_cores']:.2f} / "
+            f"{cpu['wrk_cores']:.2f} | {phase['tracing']['spans_received']:,} |"
+        )
+    lines += ["", "| target | measured | ratio | met |", "|---|---|---|---|"]
+    for target in results["targets"]:
+        lines.append(
+            f"| {target['target']} | {target['measured']} | {target['ratio']} | {'yes' if target['met'] else '**no**'} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def tracing_section(results: dict) -> list[str]:
+    """Verification with tracing off, at 10% and at 100% sampling, per round and on average."""
+    from bench import tracing_summary  # noqa: PLC0415
+
+    summary = tracing_summary(results)
+    if not summary:
+        return []
+    lines = [
+        "",
+        "## Tracing overhead (issue 16)",
+        "",
+        "`verify-16` again with OpenTelemetry tracing off, and exporting over OTLP/HTTP (protobuf) with the "
+        "parent-based ratio sampler at 10% and at 100%. The receiver (`scripts/otlp-test-collector.py "
+        "--count-only`, Python, decoding every export with `opentelemetry-proto`) runs on the same two cores, "
+        "as the rest. Three rounds, the settings interleaved in each and their order rotated from round to round; "
+        "every phase on fresh links (made by SQL in the shape registration writes), after a `VACUUM` and a "
+        "`CHECKPOINT`, on a freshly started server. "
+        "A sampled verification makes two spans (the request, its one statement); the others none.",
+        "",
+        "| sampling | 2xx/s per round | mean 2xx/s | vs off | p95 ms per round | server cores | spans received "
+        "| exports |",
+        "|---|---|---:|---:|---|---|---:|---:|",
+    ]
+    off = summary["off"]["mean_ok_rps"]
+    for label, row in summary.items():
+        ratio = row["mean_ok_rps"] / off if off else None
+        lines.append(
+            f"| {label} | {' / '.join(fmt(v, 0) for v in row['ok_rps'])} | {fmt(row['mean_ok_rps'], 0)} | "
+            f"{'–' if ratio is None else f'{ratio:.1%}'} | {' / '.join(fmt(v, 2) for v in row['p95_ms'])} | "
+            f"{' / '.join(f'{v:.2f}' for v in row['server_cores'])} | {row['spans']:,} | {row['exports']:,} |"
+        )
+    return lines
 
 
 def chart(results: dict, path: Path) -> None:
