@@ -267,7 +267,7 @@ public struct AppConfiguration: Sendable {
 
     /// What `APP_ENV=production` refuses besides the rules read with each setting: links over
     /// plain HTTP, a database connection that may be unencrypted or unauthenticated, a weak
-    /// bcrypt cost.
+    /// bcrypt cost, a trace exporter's credentials sent in the clear over the network.
     private func refuseWeakProductionSettings(databaseTLS: Bool) throws(ConfigurationError) {
         guard publicBaseURL.lowercased().hasPrefix("https://") else {
             throw ConfigurationError(
@@ -285,6 +285,21 @@ public struct AppConfiguration: Sendable {
         guard bcryptCost >= 10 else {
             throw ConfigurationError(variable: "BCRYPT_COST", reason: "must be at least 10 when APP_ENV=production")
         }
+        if let endpoint = tracing.endpoint.flatMap(URLComponents.init(string:)), !tracing.headers.isEmpty,
+            endpoint.scheme?.lowercased() == "http", !Self.isLoopback(endpoint.host ?? "")
+        {
+            throw ConfigurationError(
+                variable: "OTEL_EXPORTER_OTLP_HEADERS",
+                reason:
+                    "would be sent in the clear to \(endpoint.host ?? "the collector") when APP_ENV=production: use an "
+                    + "https endpoint, or a collector on this host (http://localhost:4318)")
+        }
+    }
+
+    /// `localhost`, 127.0.0.0/8 or ::1: traffic that never leaves the host (or the task).
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// An absolute http(s) URL without fragment (a query is allowed).
