@@ -11,6 +11,7 @@ import Testing
 struct TracingTests {
     private static let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
     private static let callerSpan = "00f067aa0ba902b7"
+    private static let verifyTraceID = "5cf92f3577b34da6a3ce929d0e0e4737"
 
     /// One run of the flow: a database, and the transport the email leaves through.
     struct Flow: Sendable, CustomTestStringConvertible {
@@ -22,7 +23,7 @@ struct TracingTests {
     }
 
     @Test(
-        "register → email → verify is one linked trace: the request continues the caller's traceparent, its work is a tree of child spans, the delivery links to it with the transport's span as its child; no secret in any span",
+        "register → email → verify: the request continues the caller's traceparent and its work is a tree of child spans; the email's delivery, child of and linked to it, is recorded with it and has the transport's span as its child; no secret in any span",
         arguments: [Flow(backend: .postgres, transport: "smtp"), Flow(backend: .sqlite, transport: "ses")])
     func registrationTrace(flow: Flow) async throws {
         let collector = try OTLPCollector.running()
@@ -33,7 +34,10 @@ struct TracingTests {
         try await TestEnvironment.with(
             flow.backend,
             configure: {
-                $0.tracing = TracingSettings(endpoint: collector.tracesURL, serviceName: service)
+                // Only requests whose caller sampled them are recorded: the delivery must follow
+                // the registration's decision, not make one of its own.
+                $0.tracing = TracingSettings(
+                    endpoint: collector.tracesURL, serviceName: service, sampler: .parentBasedTraceIDRatio(0))
                 $0.tracing.scheduleDelay = .milliseconds(100)
             }
         ) { env in
@@ -69,7 +73,13 @@ struct TracingTests {
                     if text == nil { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 let token = try #require(text.flatMap(verificationToken(in:)))
-                #expect(try await client.verify(token: token).status == .ok)
+                let verified = try await client.execute(
+                    uri: "/v1/verify?token=\(token)", method: .get,
+                    headers: [
+                        .accept: "application/json",
+                        HTTPField.Name("traceparent")!: "00-\(Self.verifyTraceID)-\(Self.callerSpan)-01",
+                    ])
+                #expect(verified.status == .ok)
 
                 let transportSpan = flow.transport == "smtp" ? "smtp.send" : "POST"
                 let spans = try await collector.spans(service: service) { spans in
@@ -84,11 +94,16 @@ struct TracingTests {
                 #expect(request.attributes["http.response.status_code"] == .int(202))
                 #expect(request.attributes["http.route"] == .string("/v1/register"))
 
-                // Its work is a tree under it: every span of the trace has its parent in the
-                // trace and lies within the parent's time.
+                // Its work is a tree under it: every span of it has its parent in the trace and
+                // lies within the parent's time. (The delivery, also in this trace, comes later.)
                 let trace = spans.filter { $0.traceID == Self.traceID }
-                expectTree(trace, root: request)
-                let names = Set(trace.map(\.name))
+                let delivery = try #require(spans.first { $0.name == "email.deliver" })
+                let deliveryWork = trace.filter {
+                    $0.spanID == delivery.spanID || ancestors(of: $0, in: trace).contains(delivery.spanID)
+                }
+                let requestWork = trace.filter { span in !deliveryWork.contains { $0.spanID == span.spanID } }
+                expectTree(requestWork, root: request)
+                let names = Set(requestWork.map(\.name))
                 for name in [
                     "ratelimit.check", "password.hash", "transaction", "outbox.enqueue", "INSERT email_outbox",
                 ] {
@@ -112,10 +127,12 @@ struct TracingTests {
                         .string("register:ip"), .string("register:email"),
                     ])
 
-                // The delivery is a trace of its own, linked to the request, with the transport's
-                // span (the SMTP session, or the call to the provider's API) as its child.
-                let delivery = try #require(spans.first { $0.name == "email.deliver" })
-                #expect(delivery.traceID != Self.traceID)
+                // The delivery is the request's child and linked to it, recorded because the
+                // request was, with the transport's span (the SMTP session, or the call to the
+                // provider's API) as its child.
+                #expect(delivery.traceID == Self.traceID)
+                #expect(delivery.parentSpanID == request.spanID)
+                #expect(delivery.kind == 5)  // CONSUMER
                 #expect(delivery.links.map(\.traceID) == [Self.traceID])
                 #expect(delivery.links.map(\.spanID) == [request.spanID])
                 #expect(delivery.attributes["email.kind"] == .string("verification"))
@@ -128,10 +145,11 @@ struct TracingTests {
                 if flow.transport == "ses" {
                     #expect(sent.attributes["http.response.status_code"] == .int(200))
                 }
-                expectTree(spans.filter { $0.traceID == delivery.traceID }, root: delivery)
+                expectTree(deliveryWork, root: delivery)
 
                 // The verification is a trace with its database work under it.
                 let verify = try #require(spans.first { $0.name == "GET /v1/verify" })
+                #expect(verify.traceID == Self.verifyTraceID)
                 let verifyTrace = spans.filter { $0.traceID == verify.traceID }
                 expectTree(verifyTrace, root: verify)
                 #expect(verifyTrace.contains { $0.attributes["db.system.name"] == .string(flow.dbSystem) })

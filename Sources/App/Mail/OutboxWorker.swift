@@ -179,14 +179,17 @@ public struct OutboxWorker: Service {
         }
     }
 
-    /// One attempt at one email, as a span of its own (a new trace: the worker is not part of
-    /// the request) linked to the request that queued it.
+    /// One attempt at one email, as a span linked to the request that queued it.
+    ///
+    /// When that request was recorded, the span is also its child: the sampler then follows the
+    /// request's decision (a new trace would be sampled afresh, so at 10% a traced
+    /// registration's email would be traced one time in ten), and the delivery, with each
+    /// retry, appears in the registration's trace. Other emails start a trace of their own.
     private func deliver(_ item: ClaimedEmail) async {
         let email = item.email
-        await tracer.withSpan("email.deliver", context: .topLevel, ofKind: .consumer) { span in
-            if let traceParent = email.traceParent {
-                span.addLink(SpanLink(context: TraceParent.context(traceParent, tracer: tracer), attributes: [:]))
-            }
+        let queuedBy = email.traceParent.map { TraceParent.context($0, tracer: tracer) }
+        await tracer.withSpan("email.deliver", context: queuedBy ?? .topLevel, ofKind: .consumer) { span in
+            if let queuedBy { span.addLink(SpanLink(context: queuedBy, attributes: [:])) }
             span.attributes["email.id"] = email.id.lowercased
             span.attributes["email.kind"] = email.kind
             span.attributes["email.transport"] = transport.name
