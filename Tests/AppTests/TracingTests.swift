@@ -59,13 +59,8 @@ struct TracingTests {
                 configuration: configuration, logger: env.logger,
                 options: BuildOptions(runsOutboxWorker: true, metrics: env.metrics))
             try await app.test(.live) { client in
-                let registered = try await client.execute(
-                    uri: "/v1/register", method: .post,
-                    headers: [
-                        .contentType: "application/json",
-                        HTTPField.Name("traceparent")!: "00-\(Self.traceID)-\(Self.callerSpan)-01",
-                    ],
-                    body: ByteBuffer(string: #"{"email":"\#(email)","password":"\#(password)"}"#))
+                let registered = try await client.register(
+                    email: email, password: password, traceParent: "00-\(Self.traceID)-\(Self.callerSpan)-01")
                 #expect(registered.status == .accepted)
                 var text: String?
                 for _ in 0..<500 where text == nil {
@@ -185,13 +180,9 @@ struct TracingTests {
             }
         ) { env in
             try await env.withApp(.live) { client in
-                let response = try await client.execute(
-                    uri: "/v1/register", method: .post,
-                    headers: [
-                        .contentType: "application/json",
-                        HTTPField.Name("traceparent")!: "00-\(unsampled)-b7ad6b7169203331-00",
-                    ],
-                    body: ByteBuffer(string: #"{"email":"unsampled@example.com","password":"a fine passphrase"}"#))
+                let response = try await client.register(
+                    email: "unsampled@example.com", password: "a fine passphrase",
+                    traceParent: "00-\(unsampled)-b7ad6b7169203331-00")
                 #expect(response.status == .accepted)
                 // A sampled request after it: once its span is exported, so would the other's be.
                 #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
@@ -218,13 +209,9 @@ struct TracingTests {
         try await TestEnvironment.with(backend) { env in
             #expect(!env.configuration.tracing.enabled)
             try await env.withApp(.live) { client in
-                let response = try await client.execute(
-                    uri: "/v1/register", method: .post,
-                    headers: [
-                        .contentType: "application/json",
-                        HTTPField.Name("traceparent")!: "00-\(Self.traceID)-\(Self.callerSpan)-01",
-                    ],
-                    body: ByteBuffer(string: #"{"email":"untraced@example.com","password":"a fine passphrase"}"#))
+                let response = try await client.register(
+                    email: "untraced@example.com", password: "a fine passphrase",
+                    traceParent: "00-\(Self.traceID)-\(Self.callerSpan)-01")
                 #expect(response.status == .accepted)
             }
             #expect(!env.logs.lines.isEmpty)
@@ -259,9 +246,7 @@ struct TracingTests {
 
     @Test("a collector that never answers cannot hold shutdown past TRACING_SHUTDOWN_TIMEOUT_MS")
     func shutdownDeadline() async throws {
-        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let silent = try await Self.silentListener()
         defer { silent.close(promise: nil) }
         try await TestEnvironment.with(
             .sqlite,
@@ -291,9 +276,7 @@ struct TracingTests {
         arguments: ["down", "slow"])
     func unreachableCollector(mode: String) async throws {
         // Down: a port nothing listens on. Slow: a listener that accepts and never answers.
-        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let silent = try await Self.silentListener()
         defer { silent.close(promise: nil) }
         let endpoint =
             mode == "down" ? "http://127.0.0.1:9/v1/traces" : "http://127.0.0.1:\(silent.localAddress!.port!)/v1/traces"
@@ -322,6 +305,14 @@ struct TracingTests {
             }
             #expect(Set(messages).count == messages.count)
         }
+    }
+
+    /// A TCP listener on loopback that accepts connections and never answers: a collector that
+    /// hangs.
+    private static func silentListener() async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
     }
 
     /// Every span of `trace` descends from `root` through parents in `trace`, within their time.

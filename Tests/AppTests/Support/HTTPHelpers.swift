@@ -17,6 +17,15 @@ extension TestClientProtocol {
         return try await postJSON("/v1/register", String(decoding: body, as: UTF8.self))
     }
 
+    /// The registration as a caller in a trace sends it: with a W3C `traceparent`.
+    func register(email: String, password: String, traceParent: String) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        return try await execute(
+            uri: "/v1/register", method: .post,
+            headers: [.contentType: "application/json", HTTPField.Name("traceparent")!: traceParent],
+            body: ByteBuffer(data: body))
+    }
+
     func login(email: String, password: String) async throws -> TestResponse {
         let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
         return try await postJSON("/v1/login", String(decoding: body, as: UTF8.self))

@@ -1,10 +1,32 @@
 import Logging
 import PostgresNIO
 
-extension Traced where Base == PostgresConnection {
+/// What a connection and the pool both run: a statement, and a hot statement's rows.
+protocol PostgresStatements: Sendable {
+    func statementRows(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence
+    func run<Statement: HotStatement>(
+        _ statement: Statement.Type, _ bindings: PostgresBindings, logger: Logger
+    ) async throws -> [PostgresRow]
+}
+
+extension PostgresConnection: PostgresStatements {
+    func statementRows(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await self.query(query, logger: logger)
+    }
+}
+
+extension PostgresClient: PostgresStatements {
+    func statementRows(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await self.query(query, logger: logger)
+    }
+}
+
+extension Traced where Base: PostgresStatements {
     @discardableResult
     func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await DatabaseSpans.statement(query.sql, .postgresql) { try await base.query(query, logger: logger) }
+        try await DatabaseSpans.statement(query.sql, .postgresql) {
+            try await base.statementRows(query, logger: logger)
+        }
     }
 
     /// The rows of a hot statement, collected (they are few).
@@ -18,20 +40,6 @@ extension Traced where Base == PostgresConnection {
 }
 
 extension Traced where Base == PostgresClient {
-    @discardableResult
-    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await DatabaseSpans.statement(query.sql, .postgresql) { try await base.query(query, logger: logger) }
-    }
-
-    /// The rows of a hot statement on a pooled connection, in its implicit transaction.
-    func run<Statement: HotStatement>(
-        _ statement: Statement.Type, _ bindings: PostgresBindings, logger: Logger
-    ) async throws -> [PostgresRow] {
-        try await DatabaseSpans.statement(Statement.sql, .postgresql) {
-            try await base.run(statement, bindings, logger: logger)
-        }
-    }
-
     func execute<Statement: PostgresPreparedStatement, Row>(
         _ statement: Statement, logger: Logger
     ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row {
