@@ -28,11 +28,9 @@ struct ServerSpanMiddleware: RouterMiddleware {
         span.attributes["http.request.method"] = method
         span.attributes["http.request.id"] = context.requestID
         do {
-            let traceParent = TraceParent.of(span.context, tracer: tracer)
+            let work = Spans.Work(tracer: tracer, request: span.context)
             let response = try await ServiceContext.withValue(span.context) {
-                try await Spans.$tracer.withValue(tracer) {
-                    try await TraceParent.$current.withValue(traceParent) { try await next(request, context) }
-                }
+                try await Spans.$work.withValue(work) { try await next(request, context) }
             }
             finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
             return response

@@ -194,7 +194,8 @@ public struct OutboxWorker: Service {
             span.attributes["email.kind"] = email.kind
             span.attributes["email.transport"] = transport.name
             span.attributes["email.attempt"] = item.attempt
-            await Spans.$tracer.withValue(span.isRecording ? tracer : nil) { await attempt(item) }
+            let work = span.isRecording ? Spans.Work(tracer: tracer, request: nil) : nil
+            await Spans.$work.withValue(work) { await attempt(item) }
         }
     }
 

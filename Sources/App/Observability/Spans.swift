@@ -4,11 +4,21 @@ import Tracing
 /// Child spans of the work being traced: a request's (password hash, transactions and
 /// statements, rate-limit checks, the outbox enqueue) and an email delivery's (the transport).
 ///
-/// `ServerSpanMiddleware` and `OutboxWorker` set `tracer` for the work under a span that is
-/// recorded; everywhere else (tracing off, a request the sampler dropped, start-up,
-/// housekeeping) it is nil and a child span costs one task-local read.
+/// `ServerSpanMiddleware` and `OutboxWorker` set `work` under a span that is recorded;
+/// everywhere else (tracing off, a request the sampler dropped, start-up, housekeeping) it is
+/// nil and a child span costs one task-local read.
 enum Spans {
-    @TaskLocal static var tracer: (any Tracer)?
+    /// The recorded work in progress.
+    struct Work: Sendable {
+        let tracer: any Tracer
+        /// The request's own span context (nil for an email delivery): what an email queued
+        /// while serving it links to (`TraceParent.current`).
+        let request: ServiceContext?
+    }
+
+    @TaskLocal static var work: Work?
+
+    static var tracer: (any Tracer)? { work?.tracer }
 
     /// Runs `body` in a child span of the current one; `body` gets nil when nothing is traced.
     ///

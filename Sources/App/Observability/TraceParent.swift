@@ -1,9 +1,14 @@
 import Tracing
 
-/// The W3C `traceparent` of the request being served, when it is sampled: set by
-/// `ServerSpanMiddleware`, read by `OutboxEmail` so the email's delivery can link to it.
+/// W3C `traceparent` values: of the request being served, for the emails it queues, and back
+/// into a context for the delivery's span.
 public enum TraceParent {
-    @TaskLocal public static var current: String?
+    /// The `traceparent` of the request being served, when it is recorded (`Spans.work`); read
+    /// by `OutboxEmail`, so it is formatted only for a request that queues an email.
+    public static var current: String? {
+        guard let work = Spans.work, let request = work.request else { return nil }
+        return of(request, tracer: work.tracer)
+    }
 
     /// The `traceparent` header value `tracer` would send for `context`, if any.
     static func of(_ context: ServiceContext, tracer: any Tracer) -> String? {
