@@ -6,6 +6,9 @@
 # ports and exports TEST_MAIL_SERVERS (a JSON file with their ports and the test CA).
 # Call `stop_mail_test_servers` to stop them.
 
+# shellcheck source=ready-file.sh
+source scripts/ready-file.sh
+
 AIOSMTPD_VERSION=1.4.6
 MOTO_VERSION=5.2.1
 
@@ -20,16 +23,7 @@ start_mail_test_servers() {
     export TEST_MAIL_SERVERS="$MAIL_TEST_DIR/servers.json"
     "$venv/bin/python" scripts/mail-test-servers.py "$TEST_MAIL_SERVERS" >"$MAIL_TEST_DIR/log" 2>&1 &
     MAIL_TEST_PID=$!
-    for _ in $(seq 1 300); do
-        [ -f "$TEST_MAIL_SERVERS" ] && break
-        if ! kill -0 "$MAIL_TEST_PID" 2>/dev/null; then
-            echo "the mail test servers did not start:" >&2
-            cat "$MAIL_TEST_DIR/log" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    [ -f "$TEST_MAIL_SERVERS" ] || { echo "the mail test servers did not start in 30 s" >&2; return 1; }
+    wait_for_ready_file "$TEST_MAIL_SERVERS" "$MAIL_TEST_PID" "$MAIL_TEST_DIR/log" "the mail test servers" 30 || return 1
     echo "mail test servers (aiosmtpd $AIOSMTPD_VERSION, moto $MOTO_VERSION) listening: $(cat "$TEST_MAIL_SERVERS")" >&2
 }
 

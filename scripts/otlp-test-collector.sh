@@ -6,6 +6,9 @@
 # TEST_OTLP_COLLECTOR (a JSON file with its port). `stop_otlp_test_collector` stops it.
 # `start_otlp_test_collector --count-only` keeps no span, only counts them (the benchmark).
 
+# shellcheck source=ready-file.sh
+source scripts/ready-file.sh
+
 OTLP_PROTO_VERSION=1.38.0
 PROTOBUF_VERSION=6.33.6
 
@@ -19,16 +22,7 @@ start_otlp_test_collector() {
     export TEST_OTLP_COLLECTOR="$OTLP_TEST_DIR/collector.json"
     "$venv/bin/python" scripts/otlp-test-collector.py "$@" "$TEST_OTLP_COLLECTOR" >"$OTLP_TEST_DIR/log" 2>&1 &
     OTLP_TEST_PID=$!
-    for _ in $(seq 1 100); do
-        [ -f "$TEST_OTLP_COLLECTOR" ] && break
-        if ! kill -0 "$OTLP_TEST_PID" 2>/dev/null; then
-            echo "the OTLP test collector did not start:" >&2
-            cat "$OTLP_TEST_DIR/log" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    [ -f "$TEST_OTLP_COLLECTOR" ] || { echo "the OTLP test collector did not start in 10 s" >&2; return 1; }
+    wait_for_ready_file "$TEST_OTLP_COLLECTOR" "$OTLP_TEST_PID" "$OTLP_TEST_DIR/log" "the OTLP test collector" 10 || return 1
     echo "OTLP test collector (opentelemetry-proto $OTLP_PROTO_VERSION) listening: $(cat "$TEST_OTLP_COLLECTOR")" >&2
 }
 
